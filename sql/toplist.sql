@@ -33,6 +33,11 @@ SELECT * FROM top_tracks_next_week(10, 'trend', '2024-01-29');
 SELECT rank, track_id, round(predicted_score::numeric, 4) FROM top_tracks_next_week(10, 'ewma', '2024-01-29');
 -- a track counts from its first week; 'gone' is no candidate after 8 quiet weeks only
 SELECT track_id, first_week, series FROM pozytywka.candidate_series('2024-01-29') ORDER BY 1;
+-- the dense-series aggregate: same-week values add up, quiet weeks are 0,
+-- the series starts at the first week with data inside the window
+SELECT weekly_series(w, v, '2024-01-29', 4)
+  FROM (VALUES (date '2024-01-08', 2.0), ('2024-01-08', 1.5), ('2024-01-29', 4),
+			   ('2023-12-25', 99), ('2024-02-05', 99)) AS t (w, v);
 -- as_of names the week containing it; default = latest complete week
 SELECT rank, track_id FROM top_tracks_next_week(2, 'naive', '2024-02-01');
 SELECT rank, track_id, model FROM top_tracks_next_week(2, 'naive');
@@ -93,5 +98,10 @@ SELECT q AS query, pg_temp.error_of(q) AS error FROM (VALUES
 	($q$SELECT series_mean(ARRAY[1, 2]::float8[], 0)$q$),
 	($q$SELECT series_ewma(ARRAY[1, 2]::float8[], 0)$q$),
 	($q$SELECT series_ewma(ARRAY[1, 2]::float8[], 1.5)$q$),
-	($q$SELECT series_trend(array_fill(1.0::float8, ARRAY[20000]), 3)$q$)
+	($q$SELECT series_trend(array_fill(1.0::float8, ARRAY[20000]), 3)$q$),
+	($q$SELECT weekly_series(d, 1, '2024-01-08', 0) FROM (VALUES (date '2024-01-01')) AS v (d)$q$),
+	($q$SELECT weekly_series(d, 1, '2024-01-08', 100000) FROM (VALUES (date '2024-01-01')) AS v (d)$q$),
+	($q$SELECT weekly_series(d, 1, NULL, 4) FROM (VALUES (date '2024-01-01')) AS v (d)$q$),
+	($q$SELECT weekly_series(d, 1, 'infinity', 4) FROM (VALUES (date '2024-01-01')) AS v (d)$q$),
+	($q$SELECT weekly_series(d, 1, '2024-01-08', 4) FROM (VALUES (date '2024-01-03')) AS v (d)$q$)
 ) AS t (q);

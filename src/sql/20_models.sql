@@ -21,12 +21,34 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.series_trend(double precision[], integer) IS
 	'Least-squares line through the last weeks values, one step ahead';
 
+-- weekly_series(week, value, as_of, n_weeks): a track's dense weekly series
+-- of the n_weeks weeks ending at as_of, from its first week with data in
+-- that window; values of the same week are added (so the event-log
+-- aggregate and imported weekly counts need no GROUP BY of their union).
+CREATE FUNCTION pozytywka.weekly_series_transfn(internal, date, double precision, date, integer)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'pz_weekly_series_transfn'
+LANGUAGE C IMMUTABLE;
+
+CREATE FUNCTION pozytywka.weekly_series_finalfn(internal)
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pz_weekly_series_finalfn'
+LANGUAGE C IMMUTABLE;
+
+CREATE AGGREGATE @extschema@.weekly_series(week date, value double precision,
+										   as_of date, n_weeks integer) (
+	SFUNC = pozytywka.weekly_series_transfn,
+	STYPE = internal,
+	FINALFUNC = pozytywka.weekly_series_finalfn,
+	SSPACE = 480
+);
+
 -- Every candidate track's dense weekly score series ending at the week
 -- as_of: one value a week from the track's first week inside the history
 -- window (settings.history_weeks) to as_of, 0 where it had no events.  A
 -- candidate had events in one of the last settings.candidate_weeks weeks;
 -- settings.max_candidates, when set, keeps only the tracks with the best
--- mean score over those weeks (a bound for very large catalogues: a track
+-- total score over those weeks (a bound for very large catalogues: a track
 -- outside it cannot enter the list, whatever its forecast).
 CREATE FUNCTION pozytywka.candidate_series(as_of date)
 RETURNS TABLE (track_id text, first_week date, series double precision[])
@@ -38,27 +60,30 @@ DECLARE
 BEGIN
 	SELECT * INTO STRICT cfg FROM pozytywka.effective_settings;
 	RETURN QUERY
-	WITH win AS MATERIALIZED (
-		SELECT h.track_id, h.week,
-			   cfg.w_play * h.plays + cfg.w_like * h.likes - cfg.w_skip * h.skips AS score
-		  FROM pozytywka.weekly_history AS h
-		 WHERE h.week <= as_of
-		   AND h.week > as_of - 7 * cfg.history_weeks
-	), cand AS (
-		SELECT win.track_id, min(win.week) AS first_week,
-			   sum(win.score) FILTER (WHERE win.week > as_of - 7 * cfg.candidate_weeks) AS recent
-		  FROM win
-		 GROUP BY win.track_id
-		HAVING max(win.week) > as_of - 7 * cfg.candidate_weeks
-		 ORDER BY 3 DESC, 1
-		 LIMIT cfg.max_candidates
+	WITH rows_in_window AS (
+		SELECT h.track_id, h.week, h.plays, h.likes, h.skips
+		  FROM pozytywka.weekly_stats AS h
+		 WHERE h.week <= as_of AND h.week > as_of - 7 * cfg.history_weeks
+		UNION ALL
+		SELECT h.track_id, h.week, h.plays, h.likes, h.skips
+		  FROM pozytywka.imported_weekly_stats AS h
+		 WHERE h.week <= as_of AND h.week > as_of - 7 * cfg.history_weeks
+	), per_track AS (
+		SELECT r.track_id,
+			   @extschema@.weekly_series(r.week,
+										 cfg.w_play * r.plays + cfg.w_like * r.likes - cfg.w_skip * r.skips,
+										 as_of, cfg.history_weeks) AS series,
+			   max(r.week) AS last_active
+		  FROM rows_in_window AS r
+		 GROUP BY r.track_id
 	)
-	SELECT c.track_id, c.first_week,
-		   array_agg(coalesce(w.score, 0) ORDER BY g.week)
-	  FROM cand AS c
-	 CROSS JOIN LATERAL generate_series(c.first_week, as_of, interval '7 days') AS g (week)
-	  LEFT JOIN win AS w ON w.track_id = c.track_id AND w.week = g.week
-	 GROUP BY c.track_id, c.first_week;
+	SELECT p.track_id, as_of - 7 * (cardinality(p.series) - 1), p.series
+	  FROM per_track AS p
+	 WHERE p.last_active > as_of - 7 * cfg.candidate_weeks
+	 ORDER BY CASE WHEN cfg.max_candidates IS NULL THEN 0
+				   ELSE -@extschema@.series_mean(p.series, cfg.candidate_weeks) END,
+			  p.track_id COLLATE "C"
+	 LIMIT cfg.max_candidates;
 END;
 $$;
 
