@@ -125,13 +125,11 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	cron_schema name;
 	job bigint;
 BEGIN
-	SELECT n.nspname INTO cron_schema
-	  FROM pg_extension AS e JOIN pg_namespace AS n ON n.oid = e.extnamespace
-	 WHERE e.extname = 'pg_cron';
-	IF cron_schema IS NULL THEN
+	-- pg_cron keeps its functions in the schema cron, whatever the
+	-- extension's own namespace says
+	IF NOT EXISTS (SELECT 1 FROM pg_extension AS e WHERE e.extname = 'pg_cron') THEN
 		RAISE EXCEPTION 'pg_cron is not installed in this database'
 			USING ERRCODE = 'undefined_object',
 				  HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, restart, then CREATE EXTENSION pg_cron; or schedule SELECT weekly_refresh() with any other scheduler.';
@@ -140,7 +138,7 @@ BEGIN
 		RAISE EXCEPTION 'schedule and retrain must not be NULL'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	EXECUTE format('SELECT %I.schedule($1, $2, $3)', cron_schema)
+	EXECUTE 'SELECT cron.schedule($1, $2, $3)'
 	   INTO job
 	  USING 'pozytywka-weekly-refresh', schedule,
 			format('SELECT %s.weekly_refresh(%L)',
@@ -160,17 +158,15 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-	cron_schema name;
 	done boolean;
 BEGIN
-	SELECT n.nspname INTO cron_schema
-	  FROM pg_extension AS e JOIN pg_namespace AS n ON n.oid = e.extnamespace
-	 WHERE e.extname = 'pg_cron';
-	IF cron_schema IS NULL THEN
+	-- pg_cron keeps its functions in the schema cron, whatever the
+	-- extension's own namespace says
+	IF NOT EXISTS (SELECT 1 FROM pg_extension AS e WHERE e.extname = 'pg_cron') THEN
 		RAISE EXCEPTION 'pg_cron is not installed in this database'
 			USING ERRCODE = 'undefined_object';
 	END IF;
-	EXECUTE format('SELECT %I.unschedule($1)', cron_schema) INTO done
+	EXECUTE 'SELECT cron.unschedule($1)' INTO done
 	  USING 'pozytywka-weekly-refresh';
 	RETURN done;
 END;
