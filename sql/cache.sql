@@ -56,5 +56,5 @@ SELECT refresh_top_tracks(3, 'naive');
 SELECT rank, track_id, model, as_of, for_week, weights FROM next_week_top_tracks ORDER BY rank;
 
 -- pg_cron is not installed in this database: a clear error with a hint
-\set VERBOSITY default
+\set SHOW_CONTEXT never
 SELECT schedule_weekly_refresh();
