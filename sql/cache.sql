@@ -4,6 +4,7 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS pozytywka CASCADE;
 CREATE EXTENSION pozytywka;
 RESET client_min_messages;
+\set SHOW_CONTEXT never
 
 INSERT INTO pozytywka.imported_weekly_stats (track_id, week, plays)
 SELECT 't' || t, date '2024-01-01' + 7 * w, 1 + (t * 7 + w * 3) % 11

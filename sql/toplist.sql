@@ -3,6 +3,7 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS pozytywka CASCADE;
 CREATE EXTENSION pozytywka;
 RESET client_min_messages;
+\set SHOW_CONTEXT never
 
 -- an empty database: a clear error, never a crash
 SELECT * FROM top_tracks_next_week(5);
