@@ -8,6 +8,10 @@ RESET client_min_messages;
 -- an empty database: a clear error, never a crash
 SELECT * FROM top_tracks_next_week(5);
 SELECT * FROM backtest_top_tracks(5, 2, 'naive');
+-- one partial week of events: still no complete week
+INSERT INTO pozytywka.sessions VALUES (1, '2024-03-05 10:00', 1, 'x', 'play');
+SELECT * FROM top_tracks_next_week(5);
+TRUNCATE pozytywka.sessions;
 
 -- weekly counts for 6 weeks (Mondays 2024-01-01 .. 2024-02-05):
 --   'up' grows, 'down' decays, 'flat' is constant, 'new' appears in week 5,

@@ -13,7 +13,10 @@ DECLARE
 	first_week date;
 	w date;
 BEGIN
-	IF latest IS NULL THEN
+	first_week := least((SELECT min(week) FROM pozytywka.weekly_stats),
+						(SELECT min(week) FROM pozytywka.imported_weekly_stats));
+	-- one (partial) week of events: the week before it is complete but empty
+	IF latest IS NULL OR latest < first_week THEN
 		RAISE EXCEPTION 'there is no complete week of data yet'
 			USING ERRCODE = 'no_data_found',
 				  HINT = 'Load events into pozytywka.sessions (pozytywka-import, generate_demo_data()) or weekly counts into pozytywka.imported_weekly_stats.';
@@ -26,8 +29,6 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	w := date_trunc('week', as_of)::date;
-	first_week := least((SELECT min(week) FROM pozytywka.weekly_stats),
-						(SELECT min(week) FROM pozytywka.imported_weekly_stats));
 	IF w < first_week OR w > latest THEN
 		RAISE EXCEPTION 'as_of % is outside the data', as_of
 			USING ERRCODE = 'invalid_parameter_value',
