@@ -63,6 +63,9 @@ features(const double *y, int first, int t, double *x)
 	x[11] = (age == 0) * l0;
 	x[12] = (age == 1) * l0;
 	x[13] = (age == 2) * l0;
+	/* momentum, and how a young track's momentum differs */
+	x[14] = l0 - l1;
+	x[15] = (age <= 3) * (l0 - l1);
 }
 
 static int
@@ -140,7 +143,7 @@ pooled_ar_fit_predict(const double *Y, long m, int H,
 			 * what the list is judged on, and big tracks' log changes are
 			 * less noisy than those of tracks with a play or two.
 			 */
-			w = sqrt(1.0 + (y[t] > 0.0 ? y[t] : 0.0));
+			w = 1.0 + (y[t] > 0.0 ? y[t] : 0.0);
 			for (int a = 0; a < K; a++)
 			{
 				double		wa = w * x[a];

@@ -4,8 +4,9 @@
  * One weighted ridge regression shared by every track, refitted at each
  * forecast origin on the track-weeks just before it: the next week's
  * log1p(score) from the last weeks' log scores, the track's long-run level
- * and peak, and its age (weeks since it first appeared, with interactions
- * for the first weeks).  Pooling lets thousands of short, noisy series teach
+ * and peak, its momentum, and its age (weeks since it first appeared, with
+ * interactions for the first weeks).  Rows are weighted by the track's
+ * current score, since the top of the chart is what the list is judged on.  Pooling lets thousands of short, noisy series teach
  * one model what a debut's second week, a viral spike or a slow decline
  * look like — the regularities a per-track model cannot learn from one
  * track's few weeks (cf. global forecasting models, Montero-Manso &
@@ -22,7 +23,7 @@
 #define POOLED_AR_MAX_TRACKS 10000000
 
 /* Number of regression features (including the intercept). */
-#define POOLED_AR_NFEAT 14
+#define POOLED_AR_NFEAT 16
 
 typedef struct pooled_ar_opts
 {

@@ -53,7 +53,7 @@ BEGIN
 	  FROM matrix,
 		   unnest(matrix.ids,
 				  pozytywka.pooled_ar_forecast(matrix.series, matrix.candidates,
-											   least(12, weeks - 1), 1e-3)) AS f (track_id, predicted)
+											   least(12, weeks - 1), 1e-5)) AS f (track_id, predicted)
 	 WHERE f.predicted IS NOT NULL
 	   AND f.track_id IN (SELECT c.track_id FROM pozytywka.candidate_series(as_of) AS c);
 END;
