@@ -77,6 +77,7 @@ typedef struct demogen_event
 	int32_t		user_id;		/* 1-based */
 	int32_t		track;			/* track index, -1 for ads and buy_premium */
 	int32_t		type;			/* demogen_event_type */
+	int32_t		reserved;		/* 0; keeps the struct free of padding */
 } demogen_event;
 
 typedef struct demogen_events
