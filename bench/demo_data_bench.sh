@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# bench/demo_data_bench.sh — how long generate_demo_data() takes and what the
+# generated dynamics look like.  Prints one table; figures go to
+# bench/demo_data.md.
+#
+#   bench/demo_data_bench.sh            default run + 1M events/week x 52 weeks
+#   bench/demo_data_bench.sh --quick    default run only
+#
+# Builds and installs the extension, starts a throwaway cluster (scripts/lib.sh)
+# and removes it at the end.  Run as root from anywhere.
+set -eu
+cd "$(dirname "$0")/.."
+. scripts/lib.sh
+
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+
+pz_build_install
+pz_cluster_start
+trap pz_cluster_stop EXIT
+
+q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
+
+# run <db> <label> <generate_demo_data arguments>
+run() {
+	local db=$1 label=$2 args=$3 t0 t1 events stats secs
+	createdb "$db"
+	q -d "$db" -c 'CREATE EXTENSION pozytywka'
+	t0=$(date +%s.%N)
+	q -d "$db" -c "SELECT * FROM generate_demo_data($args)" >/dev/null
+	t1=$(date +%s.%N)
+	secs=$(echo "$t1 - $t0" | bc)
+	events=$(q -d "$db" -c 'SELECT count(*) FROM pozytywka.sessions')
+	stats=$(q -d "$db" -c 'SELECT count(*) FROM pozytywka.weekly_stats')
+	printf '| %-28s | %12s | %10s | %8.1f | %10.0f |\n' "$label" "$events" "$stats" "$secs" \
+		"$(echo "$events / $secs" | bc -l)"
+}
+
+echo
+echo "| run                          |       events | week rows  |   time s |   events/s |"
+echo "|------------------------------|--------------|------------|----------|------------|"
+run demo_default "default (52 w x ~150k)" ""
+if [ $quick -eq 0 ]; then
+	run demo_1m "52 w x 1M, 20k tracks" \
+		"events_per_week => 1000000, tracks => 20000, artists => 3000, users => 100000, seed => 7"
+fi
+
+echo
+echo "Top-50 overlap on the default data, backtest_summary(50, 8) (naive = week-over-week persistence):"
+echo
+echo "| model | weeks | mean overlap@50 | min | max |"
+echo "|-------|-------|-----------------|-----|-----|"
+q -d demo_default -F ' | ' -c "SELECT model, weeks_tested, round(mean_overlap::numeric, 3),
+	round(min_overlap::numeric, 2), round(max_overlap::numeric, 2)
+	FROM backtest_summary(50, 8, 'all') WHERE model <> 'auto'" | sed 's/^/| /; s/$/ |/'
+
+echo
+echo "Default data: events by type, and the share of the score of the top 1% of tracks:"
+q -d demo_default -F ' | ' -c "SELECT event_type, count(*) FROM pozytywka.sessions GROUP BY 1 ORDER BY 1" |
+	sed 's/^/    /'
+q -d demo_default -c "WITH r AS (SELECT week, score, row_number() OVER (PARTITION BY week ORDER BY score DESC) AS rk,
+	count(*) OVER (PARTITION BY week) AS n FROM pozytywka.weekly_scores)
+	SELECT '    top-1% share of the weekly score (mean over weeks): ' ||
+	round(avg(s)::numeric, 3) FROM (SELECT week, sum(score) FILTER (WHERE rk <= 50) / sum(score) AS s
+	FROM r GROUP BY week) AS x"
