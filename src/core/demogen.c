@@ -791,6 +791,20 @@ daily_profile(int minute)
 	return 0.15 + 0.85 * (0.5 + 0.5 * cos(2.0 * M_PI * (minute - 1230) / 1440.0));
 }
 
+static inline void
+put_event(demogen_event *ev, size_t *n, int64_t ms, int32_t user, int32_t track,
+		  demogen_event_type type)
+{
+	demogen_event *e = &ev[(*n)++];
+
+	e->session_id = 0;
+	e->usec = ms;				/* milliseconds in the session until placed */
+	e->user_id = user;
+	e->track = track;
+	e->type = type;
+	e->reserved = 0;
+}
+
 pz_status
 demogen_week_events(const demogen_world *w, int week, demogen_events *out,
 					const pz_cancel *cancel, char *errmsg)
@@ -904,27 +918,30 @@ demogen_week_events(const demogen_world *w, int week, demogen_events *out,
 
 			if (!premium && j > 0 && j % DG_AD_EVERY == 0)
 			{
-				ev[n++] = (demogen_event) {0, t, lo + 1, -1, DEMOGEN_ADVERTISEMENT};
+				put_event(ev, &n, t, lo + 1, -1, DEMOGEN_ADVERTISEMENT);
 				t += 15000 + (int64_t) (demogen_rng_uniform(&r) * 30000);
 			}
-			ev[n++] = (demogen_event) {0, t, lo + 1, plays[pos + j], DEMOGEN_PLAY};
+			put_event(ev, &n, t, lo + 1, plays[pos + j], DEMOGEN_PLAY);
 			if (demogen_rng_uniform(&r) < tr->p_skip)
 			{
 				t += 3000 + (int64_t) (demogen_rng_uniform(&r) * 40000);
-				ev[n++] = (demogen_event) {0, t, lo + 1, plays[pos + j], DEMOGEN_SKIP};
+				put_event(ev, &n, t, lo + 1, plays[pos + j], DEMOGEN_SKIP);
 				t += 500 + (int64_t) (demogen_rng_uniform(&r) * 2000);
 			}
 			else
 			{
 				if (demogen_rng_uniform(&r) < tr->p_like)
-					ev[n++] = (demogen_event) {0,
-						t + 10000 + (int64_t) (demogen_rng_uniform(&r) * (tr->duration_ms - 11000)),
-						lo + 1, plays[pos + j], DEMOGEN_LIKE};
+				{
+					int64_t		at = t + 10000 +
+						(int64_t) (demogen_rng_uniform(&r) * (tr->duration_ms - 11000));
+
+					put_event(ev, &n, at, lo + 1, plays[pos + j], DEMOGEN_LIKE);
+				}
 				t += tr->duration_ms + 500 + (int64_t) (demogen_rng_uniform(&r) * 2500);
 			}
 		}
 		if (!premium && demogen_rng_uniform(&r) < DG_BUY_PREMIUM)
-			ev[n++] = (demogen_event) {0, t, lo + 1, -1, DEMOGEN_BUY_PREMIUM};
+			put_event(ev, &n, t, lo + 1, -1, DEMOGEN_BUY_PREMIUM);
 		pos += L;
 
 		/* a start time that keeps the whole session inside the week */

@@ -345,6 +345,7 @@ test_small_world(void)
 
 	tap_ok(demogen_world_create(&p, &w1, NULL, err) == PZ_OK, "small world builds");
 	tap_ok(demogen_world_create(&p, &w2, NULL, err) == PZ_OK, "small world builds again");
+	demogen_world_free(w2);
 	tap_ok(demogen_world_create(&p, &w2, &cancel, err) == PZ_ECANCELLED && w2 == NULL,
 		   "world creation honours the cancel hook");
 	demogen_world_create(&p, &w2, NULL, err);
