@@ -198,6 +198,8 @@ BEGIN
 		GET DIAGNOSTICS n = ROW_COUNT;
 		n_events := n_events + n;
 	END LOOP;
+	-- fresh statistics for the queries that follow a demo load
+	ANALYZE pozytywka.artists, pozytywka.tracks, pozytywka.users, pozytywka.weekly_stats;
 
 	RETURN QUERY
 	VALUES ('artists'::text, n_artists),
