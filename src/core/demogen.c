@@ -616,8 +616,6 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 
 		t->p_skip = logistic(-1.4 - 0.7 * q + 0.3 * demogen_rng_normal(&r));
 		t->p_like = logistic(-3.0 + 0.6 * q + 0.3 * demogen_rng_normal(&r));
-		mean_skip += t->p_skip;
-		mean_like += (1.0 - t->p_skip) * t->p_like;
 		t->duration_ms = (int) clamp(exp(log(205000.0) + 0.25 * demogen_rng_normal(&r)),
 									 45000.0, 900000.0);
 		t->explicit_ = demogen_rng_uniform(&r) < 0.2;
@@ -641,8 +639,6 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 		drift[i] = DG_DRIFT_SD / sqrt(1.0 - DG_DRIFT_PHI * DG_DRIFT_PHI) *
 			demogen_rng_normal(&r);
 	}
-	mean_skip /= T;
-	mean_like /= T;
 
 	/* viral jumps: sudden, then reverting within a couple of weeks */
 	for (int t = 0; t < nw; t++)
@@ -671,12 +667,18 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 	}
 
 	/*
-	 * Expected plays per event: one play, a skip or a like for some, an ad
-	 * every DG_AD_EVERY plays of free users, rarely buy_premium.
+	 * Events per play, but for skips and likes (which depend on the week's
+	 * mix of tracks): a free user's session of L plays has floor((L-1)/4)
+	 * ads; with L-1 geometric (P(L-1 >= k) = q^k, q = 1 - 1/mean) that is
+	 * sum_m q^(4m) = q^4 / (1 - q^4) per session; rarely a buy_premium.
 	 */
-	events_per_play = 1.0 + mean_skip + mean_like +
-		(1.0 - DG_PREMIUM_SHARE) * (1.0 / DG_AD_EVERY) * (1.0 - 1.0 / DG_SESSION_MEAN) +
-		(1.0 - DG_PREMIUM_SHARE) * DG_BUY_PREMIUM / DG_SESSION_MEAN;
+	{
+		double		q4 = pow(1.0 - 1.0 / DG_SESSION_MEAN, DG_AD_EVERY);
+
+		events_per_play = 1.0 +
+			(1.0 - DG_PREMIUM_SHARE) * (q4 / (1.0 - q4)) / DG_SESSION_MEAN +
+			(1.0 - DG_PREMIUM_SHARE) * DG_BUY_PREMIUM / DG_SESSION_MEAN;
+	}
 
 	/* the weekly intensities */
 	for (int t = 0; t < nw; t++)
@@ -703,9 +705,20 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 			if (virals[v].week <= t && lam[virals[v].track] > 0.0)
 				lam[virals[v].track] *=
 					1.0 + virals[v].size * exp(-(t - virals[v].week) / virals[v].tau);
+		mean_skip = mean_like = 0.0;
 		for (int i = 0; i < T; i++)
+		{
 			total += lam[i];
-		target = (double) p->events_per_week / events_per_play *
+			mean_skip += lam[i] * w->tr[i].p_skip;
+			mean_like += lam[i] * (1.0 - w->tr[i].p_skip) * w->tr[i].p_like;
+		}
+		if (total > 0.0)
+		{
+			mean_skip /= total;
+			mean_like /= total;
+		}
+		target = (double) p->events_per_week /
+			(events_per_play + mean_skip + mean_like) *
 			(t < p->weeks ? 1.0 : p->partial_days / 7.0);
 		w->norm[t] = total > 0.0 ? target / total : 0.0;
 		for (int i = 0; i < T; i++)
