@@ -15,6 +15,13 @@ cd "$(dirname "$0")/.."
 quick=0
 [ "${1:-}" = "--quick" ] && quick=1
 
+echo "The C core alone (world + every week's events, no database):"
+echo
+gcc -std=gnu11 -O2 -Wall -Wextra -Werror -Isrc/core bench/demo_data_core.c src/core/*.c \
+	-lgsl -lgslcblas -lm -o /tmp/pz_demo_data_core.$$
+/tmp/pz_demo_data_core.$$
+rm -f /tmp/pz_demo_data_core.$$
+
 pz_build_install
 pz_cluster_start
 trap pz_cluster_stop EXIT
@@ -36,6 +43,8 @@ run() {
 		"$(echo "$events / $secs" | bc -l)"
 }
 
+echo
+echo "generate_demo_data() in the database (generation + insert + aggregate triggers):"
 echo
 echo "| run                          |       events | week rows  |   time s |   events/s |"
 echo "|------------------------------|--------------|------------|----------|------------|"
