@@ -66,6 +66,9 @@ SELECT count(*) FILTER (WHERE a.id IS NULL) AS tracks_without_artist,
 	   bool_and(t.popularity BETWEEN 0 AND 100) AS popularity_ok,
 	   bool_and(cardinality(a.genres) BETWEEN 1 AND 3) AS genres_ok
   FROM pozytywka.tracks AS t LEFT JOIN pozytywka.artists AS a ON a.id = t.id_artist;
+SELECT count(*) AS events_before_release
+  FROM pozytywka.sessions AS s JOIN pozytywka.tracks AS t ON t.id = s.track_id
+ WHERE s."timestamp" < t.release_date;
 -- every session's events have distinct, increasing timestamps inside one week
 SELECT count(*) AS sessions_spanning_weeks FROM (
 	SELECT session_id FROM pozytywka.sessions GROUP BY session_id

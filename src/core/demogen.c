@@ -365,7 +365,7 @@ logistic(double x)
 
 /*
  * Rise and decay after a release k weeks ago (k = 0 is the release week,
- * which starts on Friday, so it holds ~0.45 of a week): a gamma-shaped
+ * counted as ~0.45 of a week old: a debut week of ramp-up): a gamma-shaped
  * curve t^alpha exp(-t/theta) scaled to peak at 1 when t = alpha*theta, the
  * usual shape of a chart run after a release (a fast climb over a week or
  * two, then a roughly exponential decay).
@@ -512,8 +512,9 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 
 	/*
 	 * New releases: singles and album drops (several tracks of one artist
-	 * entering the same week with a shared hype factor), released on a
-	 * Friday between 10 weeks before the window and its last week.
+	 * entering the same week with a shared hype factor), released on the
+	 * Monday of a week between 10 weeks before the window and its last
+	 * complete week (so no event predates its track's release date).
 	 */
 	n_new = (int) (DG_NEW_SHARE * T);
 	for (int i = 0; i < n_new;)
@@ -536,9 +537,9 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 		}
 		size = demogen_rng_uniform(&r) < DG_ALBUM_SHARE ?
 			5 + (int) (demogen_rng_uniform(&r) * 8) : 1;
-		week = -10 + (int) (demogen_rng_uniform(&r) * (nw + 10));
-		if (week >= nw)
-			week = nw - 1;
+		week = -10 + (int) (demogen_rng_uniform(&r) * (p->weeks + 10));
+		if (week >= p->weeks)
+			week = p->weeks - 1;
 		common = 0.4 * demogen_rng_normal(&r);
 		for (int k = 0; k < size && i < n_new; k++, i++)
 		{
@@ -554,7 +555,7 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 						  0.5 * demogen_rng_normal(&r));
 			rho[i] = 1.5 + demogen_rng_uniform(&r);	/* alpha */
 			tau[i] = exp(log(0.8) + 0.3 * demogen_rng_normal(&r));	/* theta */
-			t->release_day = p->start_day + 7 * week + 4;
+			t->release_day = p->start_day + 7 * week;	/* its Monday */
 			t->release_precision = 0;
 		}
 	}
