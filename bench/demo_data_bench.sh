@@ -22,9 +22,26 @@ gcc -std=gnu11 -O2 -Wall -Wextra -Werror -Isrc/core bench/demo_data_core.c src/c
 /tmp/pz_demo_data_core.$$
 rm -f /tmp/pz_demo_data_core.$$
 
-pz_build_install
+# A private copy of PostgreSQL with the extension installed into it: other
+# worktrees on this machine run `make install` into the shared
+# /usr/share/postgresql/15 at any time, which would swap the extension under
+# a long benchmark.  PostgreSQL finds share/ and lib/ relative to its binary,
+# so a copy of the tree under one directory is a self-contained install.
+PZ_PRIV=$(mktemp -d /tmp/pozytywka-priv.XXXXXX)
+chmod 755 "$PZ_PRIV"
+mkdir -p "$PZ_PRIV/usr/lib/postgresql" "$PZ_PRIV/usr/share/postgresql"
+cp -a /usr/lib/postgresql/15 "$PZ_PRIV/usr/lib/postgresql/"
+cp -a /usr/share/postgresql/15 "$PZ_PRIV/usr/share/postgresql/"
+make -s -j2 >/dev/null
+make -s install DESTDIR="$PZ_PRIV" >/dev/null
+PZ_PG_BIN=$PZ_PRIV/usr/lib/postgresql/15/bin
+PATH=$PZ_PG_BIN:$PATH
+cleanup() {
+	pz_cluster_stop
+	rm -rf "$PZ_PRIV"
+}
+trap cleanup EXIT
 pz_cluster_start
-trap pz_cluster_stop EXIT
 
 q() { psql -X -q -At -v ON_ERROR_STOP=1 "$@"; }
 

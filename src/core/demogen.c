@@ -975,6 +975,8 @@ demogen_week_events(const demogen_world *w, int week, demogen_events *out,
 		}
 		if (start < 0)
 			start = (int64_t) (demogen_rng_uniform(&r) * (double) (week_ms - t - 1000));
+		if (start < 0)			/* a session longer than a 1-day partial week */
+			start = 0;
 		for (size_t e = first; e < n; e++)
 		{
 			ev[e].session_id = (int64_t) (week + 1) * 100000000 + sid;
