@@ -6,7 +6,8 @@
  * Each track has a latent weekly intensity (expected plays) built from
  * components with genuine, learnable regularities plus noise:
  *
- *   lambda[i][t] = exp(base_i + drift_i(t))            long-run level, AR(1) drift
+ *   lambda[i][t] = exp(base_i + drift_i(t) + e_it)     long-run level, slow AR(1)
+ *                                                      drift, i.i.d. weekly noise
  *                  * (1 + H_i * release_curve(t - r_i)) rise-then-decay after release
  *                  * (1 + R_i * logistic((t - t0_i) / s_i))     slow risers
  *                  * (1 + X_i * holiday(date of week t))        December songs
