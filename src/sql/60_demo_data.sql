@@ -155,6 +155,9 @@ BEGIN
 		start_monday := date_trunc('week', start_date)::date;
 	END IF;
 
+	-- one generator at a time, and no writer between the check and the load
+	LOCK TABLE pozytywka.artists, pozytywka.tracks, pozytywka.users, pozytywka.sessions
+		IN EXCLUSIVE MODE;
 	IF p_truncate THEN
 		TRUNCATE pozytywka.sessions, pozytywka.tracks, pozytywka.artists, pozytywka.users;
 	ELSIF EXISTS (SELECT FROM pozytywka.sessions) OR EXISTS (SELECT FROM pozytywka.tracks)
