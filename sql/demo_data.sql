@@ -1,7 +1,9 @@
 -- generate_demo_data(): determinism, the weekly aggregate, bad input.
--- Everything runs in one transaction that is rolled back at the end, so the
--- tables are left as the previous tests left them.
-CREATE EXTENSION IF NOT EXISTS pozytywka;
+-- Everything runs in one transaction that is rolled back at the end.
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS pozytywka CASCADE;
+CREATE EXTENSION pozytywka;
+RESET client_min_messages;
 BEGIN;
 \set ON_ERROR_ROLLBACK on
 CREATE FUNCTION pg_temp.try(cmd text) RETURNS text
