@@ -22,7 +22,7 @@ psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
 CREATE EXTENSION pozytywka;
 \echo == generating demo data
 SELECT * FROM generate_demo_data();
-\echo == next week's top 50 (model auto)
+\echo == the top 50 of next week (model auto)
 SELECT * FROM top_tracks_next_week(50);
 \echo == backtest: overlap@50 over the last 8 weeks, every model
 SELECT * FROM backtest_summary(50, 8, 'all');
