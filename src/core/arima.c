@@ -236,6 +236,64 @@ arima_ma_invert(double *ma, int q)
 	return 1;
 }
 
+/*
+ * Move every root of 1 + ma_1 z + ... + ma_q z^q onto the unit circle
+ * (keeping its argument).  Returns 1 on success, 0 if nothing to do or on
+ * failure.
+ */
+static int
+arima_ma_to_circle(double *ma, int q)
+{
+	double		coef[ARIMA_MAX_PQ + 1];
+	double		z[2 * ARIMA_MAX_PQ];
+	double		pr[ARIMA_MAX_PQ + 1],
+				pi[ARIMA_MAX_PQ + 1];
+	int			deg = q;
+	gsl_poly_complex_workspace *ws;
+	int			rc;
+
+	while (deg > 0 && ma[deg - 1] == 0.0)
+		deg--;
+	if (deg < 2)
+		return 0;
+	coef[0] = 1.0;
+	for (int i = 1; i <= deg; i++)
+		coef[i] = ma[i - 1];
+	ws = gsl_poly_complex_workspace_alloc(deg + 1);
+	if (ws == NULL)
+		return 0;
+	rc = gsl_poly_complex_solve(coef, deg + 1, ws, z);
+	gsl_poly_complex_workspace_free(ws);
+	if (rc != GSL_SUCCESS)
+		return 0;
+	memset(pr, 0, sizeof(pr));
+	memset(pi, 0, sizeof(pi));
+	pr[0] = 1.0;
+	for (int i = 0; i < deg; i++)
+	{
+		double		mod = hypot(z[2 * i], z[2 * i + 1]);
+		double		wr,
+					wi;
+
+		if (!(mod > 0.0))
+			return 0;
+		/* -1/z with |z| = 1 is -conj(z)/|z| */
+		wr = -z[2 * i] / mod;
+		wi = z[2 * i + 1] / mod;
+		for (int k = i + 1; k >= 1; k--)
+		{
+			double		nr = pr[k] + pr[k - 1] * wr - pi[k - 1] * wi;
+			double		ni = pi[k] + pr[k - 1] * wi + pi[k - 1] * wr;
+
+			pr[k] = nr;
+			pi[k] = ni;
+		}
+	}
+	for (int i = 0; i < deg; i++)
+		ma[i] = pr[i + 1];
+	return 1;
+}
+
 /* ------------------------------------------------------------------------
  * State-space form and Kalman filter
  * ------------------------------------------------------------------------ */
@@ -535,10 +593,8 @@ arima_css(const double *x, int m, const double *phi, int p,
 	ssq = conc ? sxx - mu * sx1 : sxx;
 	if (mu_out)
 		*mu_out = mu;
-	if (!isfinite(ssq))
+	if (!isfinite(ssq) || ssq <= 0.0)
 		return ARIMA_BIG;
-	if (ssq <= 0.0)
-		return -ARIMA_BIG;
 	return 0.5 * log(ssq / nu);
 }
 
@@ -549,6 +605,7 @@ arima_css(const double *x, int m, const double *phi, int p,
 typedef struct arima_ctx
 {
 	const double *x;
+	const double *xc;			/* x minus its mean if conc, for CSS */
 	int			m;
 	int			p,
 				q;
@@ -585,13 +642,13 @@ arima_objective(const arima_ctx *c, const double *par)
 			return ARIMA_BIG;
 	arima_unpack(c, par, phi, theta);
 	if (c->css)
-		return arima_css(c->x, c->m, phi, c->p, theta, c->q, c->conc,
+		return arima_css(c->xc, c->m, phi, c->p, theta, c->q, 0,
 						 c->ex, c->e1, NULL);
 	if (!arima_kalman(c->x, c->m, phi, c->p, theta, c->q,
 					  c->conc ? 2 : 0, 0.0, 0, &kr, NULL, NULL))
 		return ARIMA_BIG;
 	if (kr.ssq <= 0.0 || kr.nu == 0)
-		return -ARIMA_BIG;
+		return ARIMA_BIG;
 	val = 0.5 * (log(kr.ssq / kr.nu) + kr.sumlog / kr.nu);
 	return isfinite(val) ? val : ARIMA_BIG;
 }
@@ -682,6 +739,9 @@ arima_minimise(arima_ctx *c, double *par, double *fval)
 		}
 		st = gsl_multimin_fdfminimizer_iterate(s);
 		gnorm = gsl_blas_dnrm2(s->gradient);
+#ifdef ARIMA_DEBUG
+		fprintf(stderr, "  it %d st %d f %.10g g %g x %g %g\n", iter, st, s->f, gnorm, s->x->data[0], k > 1 ? s->x->data[1] : 0.0);
+#endif
 		if (st != GSL_SUCCESS)
 		{
 			/* no progress possible: accept if the gradient is small */
@@ -872,7 +932,8 @@ arima_loglik(const arima_model *m, const double *y, int n, int flags,
 }
 
 /*
- * Fit on the (already differenced and scaled) series x of length m.
+ * Fit on the (already differenced and scaled) series x of length m;
+ * work holds 4*m doubles.
  * On success fills ar, ma, mu (scaled), sigma2 (scaled), loglik (scaled),
  * converged.
  */
@@ -902,6 +963,27 @@ arima_fit_core(const double *x, int m, int p, int q, int conc,
 	c.e1 = work + m;
 	c.cancel = cancel;
 
+	/*
+	 * CSS with the mean fixed at the sample mean: concentrating mu out of
+	 * the CSS objective creates spurious minima for non-invertible MA
+	 * parameters (the exploding transient of the residual recursion can be
+	 * cancelled by the choice of mu), so we only do that in the exact ML.
+	 */
+	if (conc)
+	{
+		double	   *xc = work + 3 * m;
+		double		mean = 0.0;
+
+		for (int t = 0; t < m; t++)
+			mean += x[t];
+		mean /= m;
+		for (int t = 0; t < m; t++)
+			xc[t] = x[t] - mean;
+		c.xc = xc;
+	}
+	else
+		c.xc = x;
+
 	memset(par, 0, sizeof(par));
 	if (k > 0)
 	{
@@ -928,26 +1010,114 @@ arima_fit_core(const double *x, int m, int p, int q, int conc,
 		}
 		else
 			memset(par, 0, sizeof(par));	/* R stops here; we start at 0 */
+#ifdef ARIMA_DEBUG
+		fprintf(stderr, "css: %g %g %g | start %g %g %g f0=%g\n", css_par[0], css_par[1], css_par[2], par[0], par[1], par[2], arima_objective(&c, par));
+#endif
 		conv = arima_minimise(&c, par, &f);
+#ifdef ARIMA_DEBUG
+		fprintf(stderr, "ml: %g %g %g f=%g conv=%d evals=%ld\n", par[0], par[1], par[2], f, conv, c.nevals);
+#endif
 		if (c.cancelled)
 			goto cancelled;
-		if (!conv || f >= ARIMA_BIG)
+
+		/*
+		 * Second start from zero (what R's method = "ML" does), unless the
+		 * first one started there: the likelihood of ARMA models often has
+		 * several local optima, and this is cheap insurance.
+		 */
 		{
-			/* retry: Nelder-Mead from the best point, then from zero */
 			double		z[ARIMA_NPAR_MAX];
 			double		fz;
+			int			convz;
+			int			nonzero = 0;
 
+			for (int i = 0; i < k; i++)
+				if (css_par[i] != 0.0)
+					nonzero = 1;
 			memset(z, 0, sizeof(z));
-			conv = arima_minimise_nm(&c, par, &f);
-			fz = arima_objective(&c, z);
-			arima_minimise(&c, z, &fz);
-			if (fz < f)
+			if (nonzero || !conv || f >= ARIMA_BIG)
 			{
-				memcpy(par, z, sizeof(double) * k);
-				f = fz;
+				fz = arima_objective(&c, z);
+				convz = arima_minimise(&c, z, &fz);
+				if (c.cancelled)
+					goto cancelled;
+				if (fz < f - 1e-12 || (!conv && convz && fz <= f + 1e-9))
+				{
+					memcpy(par, z, sizeof(double) * k);
+					f = fz;
+					conv = convz;
+				}
 			}
+		}
+
+		/*
+		 * The optimiser may have wandered into the non-invertible MA
+		 * region, where the likelihood flattens out as the coefficients grow.
+		 * Map to the invertible twin (same likelihood) and polish from there.
+		 */
+		if (q > 0)
+		{
+			double		tw[ARIMA_NPAR_MAX];
+			double		ft;
+			int			rc;
+
+			memcpy(tw, par, sizeof(double) * k);
+			rc = arima_ma_invert(tw + p, q);
+			if (rc > 0)
+			{
+				int			convt;
+
+				ft = arima_objective(&c, tw);
+				convt = arima_minimise(&c, tw, &ft);
+				if (c.cancelled)
+					goto cancelled;
+				if (ft <= f + 1e-9)
+				{
+					memcpy(par, tw, sizeof(double) * k);
+					f = ft;
+					conv = convt;
+				}
+			}
+		}
+
+		/*
+		 * For q >= 2 the best optimum often lies on the invertibility
+		 * boundary (roots on the unit circle, where the likelihood is
+		 * symmetric under root flipping) while both starts stop at an
+		 * interior local optimum: also try from the best point's MA roots
+		 * projected onto the unit circle.
+		 */
+		if (q >= 2)
+		{
+			double		tw[ARIMA_NPAR_MAX];
+			double		ft;
+
+			memcpy(tw, par, sizeof(double) * k);
+			if (arima_ma_to_circle(tw + p, q))
+			{
+				int			convt;
+
+				ft = arima_objective(&c, tw);
+				convt = arima_minimise(&c, tw, &ft);
+				if (c.cancelled)
+					goto cancelled;
+				if (ft < f - 1e-12)
+				{
+					memcpy(par, tw, sizeof(double) * k);
+					f = ft;
+					conv = convt;
+				}
+			}
+		}
+
+		if (!conv || f >= ARIMA_BIG)
+		{
+			/* last resort: Nelder-Mead from the best point */
+			int			convn = arima_minimise_nm(&c, par, &f);
+
 			if (c.cancelled)
 				goto cancelled;
+			conv = convn;
 		}
 		if (!(f < ARIMA_BIG) || !isfinite(f))
 		{
@@ -992,7 +1162,7 @@ arima_fit_diffed(const double *w, int m, int p, int d, int q,
 				 int include_const, double scale, const pz_cancel *cancel,
 				 double *work, arima_model *out, char *errmsg)
 {
-	double	   *xs = work + 2 * m;
+	double	   *xs = work + 4 * m;
 	pz_status	st;
 	arima_model mm;
 
@@ -1066,7 +1236,7 @@ arima_fit(const double *y, int n, int p, int d, int q, int include_const,
 		set_err(errmsg, "series too short for this ARIMA order: need at least %s observations", num);
 		return PZ_EINVAL;
 	}
-	buf = malloc(sizeof(double) * (4 * (size_t) n));
+	buf = malloc(sizeof(double) * (6 * (size_t) n));
 	if (buf == NULL)
 	{
 		set_err(errmsg, "out of memory%s", "");

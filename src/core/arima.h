@@ -142,7 +142,7 @@ double		arima_ma_min_root(const double *ma, int q);
 /*
  * Internal (used by arima_auto.c): fit on an already differenced series w
  * of length m, scaling it by 'scale' for the optimiser.  work must hold
- * 3*m doubles.
+ * 5*m doubles.
  */
 pz_status	arima_fit_diffed(const double *w, int m, int p, int d, int q,
 							 int include_const, double scale,

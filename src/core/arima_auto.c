@@ -334,7 +334,7 @@ arima_auto(const double *y, int n, const arima_auto_opts *opts,
 	while (d > 0 && n - d < 3)
 		d--;
 
-	buf = malloc(sizeof(double) * 4 * (size_t) n);
+	buf = malloc(sizeof(double) * 6 * (size_t) n);
 	if (buf == NULL)
 	{
 		if (errmsg)
@@ -414,13 +414,11 @@ arima_auto(const double *y, int n, const arima_auto_opts *opts,
 		if (imp)
 			p = q = 0;
 	}
-	/* the current best defines (p, q, c) from here on */
-	if (isfinite(s.best_ic))
-	{
-		p = s.best.p;
-		q = s.best.q;
-		c = s.best.has_const;
-	}
+	/*
+	 * As forecast::auto.arima: the search continues from (p, q) set above
+	 * and keeps the constant flag even when the null model without constant
+	 * won; only the toggle step below changes it.
+	 */
 
 	startk = -1;
 	while (startk < s.ntried && s.ntried < AUTO_MAX_MODELS && !s.cancelled)
