@@ -142,10 +142,11 @@ double		arima_ma_min_root(const double *ma, int q);
 /*
  * Internal (used by arima_auto.c): fit on an already differenced series w
  * of length m, scaling it by 'scale' for the optimiser.  work must hold
- * 5*m doubles.
+ * 5*m doubles.  thorough = 0 restarts from zero only when the first
+ * optimum looks doubtful (used by the automatic search).
  */
 pz_status	arima_fit_diffed(const double *w, int m, int p, int d, int q,
-							 int include_const, double scale,
+							 int include_const, double scale, int thorough,
 							 const pz_cancel *cancel, double *work,
 							 arima_model *out, char *errmsg);
 double		arima_scale(const double *w, int m);

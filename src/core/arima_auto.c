@@ -181,7 +181,7 @@ auto_try(auto_state *s, int p, int q, int c, int *improved)
 	s->ntried++;
 	if (s->m - (p + q + c) < 2)
 		return INFINITY;
-	st = arima_fit_diffed(s->w, s->m, p, s->d, q, c, s->scale, s->cancel,
+	st = arima_fit_diffed(s->w, s->m, p, s->d, q, c, s->scale, 0, s->cancel,
 						  s->work, &mm, err);
 	if (st == PZ_ECANCELLED)
 	{
