@@ -982,7 +982,7 @@ arima_minimise_nm(arima_ctx *c, double *par, double *fval)
 	gsl_vector_set_all(step, 0.1);
 	if (gsl_multimin_fminimizer_set(s, &fn, &xv.vector, step) == GSL_SUCCESS)
 	{
-		for (int iter = 0; iter < 2000; iter++)
+		for (int iter = 0; iter < 500; iter++)
 		{
 			if (pz_cancelled(c->cancel))
 			{
