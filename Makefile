@@ -24,10 +24,13 @@ REGRESS_OPTS = --inputdir=. --outputdir=build/regress
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -Isrc -Isrc/core
 SHLIB_LINK = -lgsl -lgslcblas -lm
-override CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# After the include: PGXS assigns CFLAGS (with -O2), and an 'override' before
+# it would have replaced them, building the extension without optimisation.
+override CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 
 pozytywka--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@

@@ -18,7 +18,8 @@ gcc -std=gnu11 -O2 -Wall -Wextra -Werror -Isrc/core bench/arima_bench.c \
 
 RES="$OUT/arima_results.txt"
 : > "$RES"
-"$OUT/arima_bench" "$SERIES" 5 >> "$RES" 2>/dev/null
+cat "$OUT/arima_bench.stderr"
+"$OUT/arima_bench" "$SERIES" 5 >> "$RES" 2> "$OUT/arima_bench.stderr"
 if command -v Rscript > /dev/null; then
 	Rscript bench/arima_bench_r.R "$SERIES" >> "$RES" 2>/dev/null || true
 fi
@@ -43,3 +44,4 @@ BEGIN {
 }
 { printf "| %-52s | %10.3f | %8d |\n", name[$1] ? name[$1] : $1, $2, $3 }
 ' "$RES"
+cat "$OUT/arima_bench.stderr"

@@ -1634,7 +1634,7 @@ arima_forecast(const arima_model *m, const double *y, int n, int h,
 			break;
 		/* s = A s (+ mu into the new lag), C = A C A' + RR' */
 		{
-			double		ns[ARIMA_MAX_R + ARIMA_MAX_D];
+			double		ns[ARIMA_MAX_R + ARIMA_MAX_D] = {0};
 
 			for (int i = 0; i < na; i++)
 			{

@@ -59,3 +59,20 @@ AS 'MODULE_PATHNAME', 'pz_auto_arima'
 LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION @extschema@.auto_arima(double precision[]) IS
 	'Automatic ARIMA order selection as forecast::auto.arima(seasonal = FALSE)';
+
+-- The 'arima' model kind for top_tracks_next_week / backtest / predict: one
+-- automatic ARIMA per candidate track (its dense weekly score series),
+-- forecasting the week after as_of; a track with a single week of history
+-- gets that week's score (the automatic mode's fall-backs).
+CREATE FUNCTION pozytywka.forecast_arima(as_of date)
+RETURNS TABLE (track_id text, predicted_score double precision)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT c.track_id, (@extschema@.arima_forecast(c.series, 1))[1]
+	  FROM pozytywka.candidate_series(as_of) AS c;
+$$;
+
+INSERT INTO pozytywka.model_kinds (name, forecast_function, description, family) VALUES
+	('arima', 'pozytywka.forecast_arima(date)',
+	 'automatic ARIMA per track (KPSS differencing, stepwise AICc, exact ML)', 'statistical');
