@@ -1306,7 +1306,7 @@ arima_fit_core(const double *x, int m, int p, int q, int conc, int thorough,
 		 * interior local optimum: also try from the best point's MA roots
 		 * projected onto the unit circle.
 		 */
-		if (q >= 2)
+		if (q >= 2 && thorough)
 		{
 			double		tw[ARIMA_NPAR_MAX];
 			double		ft;

@@ -23,7 +23,7 @@
 
 #include <gsl/gsl_errno.h>
 
-#define MAXSER 128
+#define MAXSER 512
 #define MAXLINE 65536
 
 typedef struct
