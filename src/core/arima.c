@@ -724,6 +724,7 @@ typedef struct arima_ctx
 	const pz_cancel *cancel;
 	int			cancelled;
 	long		nevals;
+	long		maxevals;		/* budget for one fit (bounds the worst case) */
 } arima_ctx;
 
 static void
@@ -847,6 +848,8 @@ arima_minimise_tol(arima_ctx *c, double *par, double *fval, double reltol,
 			c->cancelled = 1;
 			break;
 		}
+		if (c->nevals > c->maxevals)
+			break;				/* evaluation budget spent: not converged */
 		for (int i = 0; i < k; i++)
 		{
 			double		acc = 0.0;
@@ -989,7 +992,8 @@ arima_minimise_nm(arima_ctx *c, double *par, double *fval)
 				c->cancelled = 1;
 				break;
 			}
-			if (gsl_multimin_fminimizer_iterate(s) != GSL_SUCCESS)
+			if (c->nevals > c->maxevals ||
+				gsl_multimin_fminimizer_iterate(s) != GSL_SUCCESS)
 				break;
 			if (gsl_multimin_fminimizer_size(s) < 1e-7)
 			{
@@ -1154,6 +1158,8 @@ arima_fit_core(const double *x, int m, int p, int q, int conc, int thorough,
 	c.ex = work;
 	c.e1 = work + m;
 	c.cancel = cancel;
+	/* ~100x a typical ARIMA(2,d,2) fit; reached only on pathological data */
+	c.maxevals = 2000 + 400L * (p + q);
 
 	/*
 	 * CSS with the mean fixed at the sample mean: concentrating mu out of

@@ -17,7 +17,7 @@
 
 #include <gsl/gsl_errno.h>
 
-#define FUZZ_MAXN 200
+#define FUZZ_MAXN 100
 
 int			LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
