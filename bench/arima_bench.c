@@ -1,10 +1,9 @@
 /*
  * arima_bench.c — timings of the ARIMA core on the benchmark series
  * (bench/arima_series.R).  Usage: arima_bench SERIES_FILE [REPEATS]
- * Prints "c_arima111 ms_per_series failures" and "c_auto ms failures
- * fallbacks", the same format as the R and Python scripts: wall-clock
- * time like theirs; the process CPU time goes to stderr (it is what to
- * compare against the targets when the machine is busy).
+ * Prints "c_arima111 wall_ms cpu_ms failures" and "c_auto wall_ms cpu_ms
+ * failures fallbacks" (per series), the format of the R, Python and SQL
+ * scripts; CPU time is what to compare when the machine is busy.
  */
 #include "arima.h"
 
@@ -93,8 +92,8 @@ main(int argc, char **argv)
 		}
 	t1 = now_ms();
 	c1 = cpu_ms();
-	printf("c_arima111 %.4f %d\n", (t1 - t0) / (reps * ns), fail);
-	fprintf(stderr, "c_arima111 cpu %.4f ms/series\n", (c1 - c0) / (reps * ns));
+	printf("c_arima111 %.4f %.4f %d\n", (t1 - t0) / (reps * ns),
+		   (c1 - c0) / (reps * ns), fail);
 
 	fail = 0;
 	t0 = now_ms();
@@ -118,8 +117,8 @@ main(int argc, char **argv)
 		}
 	t1 = now_ms();
 	c1 = cpu_ms();
-	printf("c_auto %.4f %d %d\n", (t1 - t0) / (reps * ns), fail, fb);
-	fprintf(stderr, "c_auto cpu %.4f ms/series\n", (c1 - c0) / (reps * ns));
+	printf("c_auto %.4f %.4f %d %d\n", (t1 - t0) / (reps * ns),
+		   (c1 - c0) / (reps * ns), fail, fb);
 	fprintf(stderr, "auto chose d=0: %d, d=1: %d, d=2: %d, fall-backs: %d\n",
 			orders[0], orders[1], orders[2], fb);
 	return 0;

@@ -18,7 +18,6 @@ gcc -std=gnu11 -O2 -Wall -Wextra -Werror -Isrc/core bench/arima_bench.c \
 
 RES="$OUT/arima_results.txt"
 : > "$RES"
-cat "$OUT/arima_bench.stderr"
 "$OUT/arima_bench" "$SERIES" 5 >> "$RES" 2> "$OUT/arima_bench.stderr"
 if command -v Rscript > /dev/null; then
 	Rscript bench/arima_bench_r.R "$SERIES" >> "$RES" 2>/dev/null || true
@@ -39,9 +38,9 @@ BEGIN {
 	name["r_arima111"] = "R stats::arima(order = c(1,1,1), method = \"ML\")";
 	name["r_autoarima"] = "R forecast::auto.arima(seasonal = FALSE)";
 	name["statsmodels_arima111"] = "statsmodels ARIMA(order = (1,1,1)).fit()";
-	printf "| %-52s | %10s | %8s |\n", "method (500 series, n = 52)", "ms/series", "failures";
-	printf "|%s|%s|%s|\n", "------------------------------------------------------", "------------", "----------";
+	printf "| %-52s | %9s | %9s | %8s |\n", "method (500 series, n = 52)", "wall ms", "CPU ms", "failures";
+	printf "|%s|%s|%s|%s|\n", "------------------------------------------------------", "-----------", "-----------", "----------";
 }
-{ printf "| %-52s | %10.3f | %8d |\n", name[$1] ? name[$1] : $1, $2, $3 }
+{ printf "| %-52s | %9.3f | %9.3f | %8d |\n", name[$1] ? name[$1] : $1, $2, $3, $4 }
 ' "$RES"
 cat "$OUT/arima_bench.stderr"
