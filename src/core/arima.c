@@ -725,6 +725,7 @@ typedef struct arima_ctx
 	int			cancelled;
 	long		nevals;
 	long		maxevals;		/* budget for one fit (bounds the worst case) */
+	double		reltol;			/* convergence: relative decrease of f */
 } arima_ctx;
 
 static void
@@ -955,7 +956,7 @@ reset:
 static int
 arima_minimise(arima_ctx *c, double *par, double *fval)
 {
-	return arima_minimise_tol(c, par, fval, 1e-8, 100);
+	return arima_minimise_tol(c, par, fval, c->reltol, 100);
 }
 
 /* Nelder-Mead polish/fallback. */
@@ -1162,6 +1163,13 @@ arima_fit_core(const double *x, int m, int p, int q, int conc, int thorough,
 	c.maxevals = 2000 + 400L * (p + q);
 
 	/*
+	 * Candidates of the automatic search (thorough = 0) are compared by
+	 * AICc only, so a looser tolerance (log-likelihood to ~1e-4) is enough;
+	 * the chosen model is polished afterwards (thorough = 2).
+	 */
+	c.reltol = (thorough == 0) ? 1e-6 : 1e-8;
+
+	/*
 	 * CSS with the mean fixed at the sample mean: concentrating mu out of
 	 * the CSS objective creates spurious minima for non-invertible MA
 	 * parameters (the exploding transient of the residual recursion can be
@@ -1258,7 +1266,7 @@ arima_fit_core(const double *x, int m, int p, int q, int conc, int thorough,
 						suspicious = 1;
 				}
 			}
-			if (nonzero && (thorough || suspicious))
+			if (nonzero && (thorough == 1 || suspicious))
 			{
 				/* a loose run first; polished below only if it wins */
 				convz = arima_minimise_tol(&c, z, &fz, suspicious ? 1e-8 : 1e-4, 100);
@@ -1312,7 +1320,7 @@ arima_fit_core(const double *x, int m, int p, int q, int conc, int thorough,
 		 * interior local optimum: also try from the best point's MA roots
 		 * projected onto the unit circle.
 		 */
-		if (q >= 2 && thorough)
+		if (q >= 2 && thorough == 1)
 		{
 			double		tw[ARIMA_NPAR_MAX];
 			double		ft;

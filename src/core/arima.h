@@ -142,8 +142,9 @@ double		arima_ma_min_root(const double *ma, int q);
 /*
  * Internal (used by arima_auto.c): fit on an already differenced series w
  * of length m, scaling it by 'scale' for the optimiser.  work must hold
- * 5*m doubles.  thorough = 0 restarts from zero only when the first
- * optimum looks doubtful (used by the automatic search).
+ * 5*m doubles.  thorough: 1 = all restarts (explicit orders); 0 = a
+ * candidate of the automatic search (looser tolerance, restarts only when
+ * the first optimum looks doubtful); 2 = as 0 with the tight tolerance.
  */
 pz_status	arima_fit_diffed(const double *w, int m, int p, int d, int q,
 							 int include_const, double scale, int thorough,

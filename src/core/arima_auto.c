@@ -470,6 +470,25 @@ arima_auto(const double *y, int n, const arima_auto_opts *opts,
 		free(buf);
 		return PZ_OK;
 	}
+	/* polish the chosen model with the tight tolerance */
+	{
+		arima_model pm;
+		char		err[PZ_ERRMSG_LEN];
+		pz_status	st;
+
+		st = arima_fit_diffed(s.w, s.m, s.best.p, d, s.best.q,
+							  s.best.has_const, s.scale, 2, cancel, s.work,
+							  &pm, err);
+		if (st == PZ_ECANCELLED)
+		{
+			free(buf);
+			if (errmsg)
+				snprintf(errmsg, PZ_ERRMSG_LEN, "automatic ARIMA selection cancelled");
+			return PZ_ECANCELLED;
+		}
+		if (st == PZ_OK && pm.loglik >= s.best.loglik - 1e-9)
+			s.best = pm;
+	}
 	*out = s.best;
 	free(buf);
 	return PZ_OK;

@@ -332,7 +332,9 @@ test_auto(void)
 	int			n = 0,
 				ok = 0,
 				same = 0,
-				better = 0;
+				better = 0,
+				n_fc = 0,
+				ok_fc = 0;
 
 	if (!tap_ok(f != NULL, "auto fixture present"))
 	{
@@ -347,7 +349,8 @@ test_auto(void)
 					d,
 					q,
 					c;
-		double		aicc;
+		double		aicc,
+					rfc[5];
 		arima_model om;
 		char		err[PZ_ERRMSG_LEN];
 
@@ -361,6 +364,9 @@ test_auto(void)
 		q = (int) next_num();
 		c = (int) next_num();
 		aicc = next_num();
+		(void) next_num();		/* loglik */
+		for (int i = 0; i < 5; i++)
+			rfc[i] = next_num();
 		n++;
 		if (arima_auto(s->x, s->n, NULL, NULL, &om, err) != PZ_OK)
 		{
@@ -368,7 +374,23 @@ test_auto(void)
 			continue;
 		}
 		if (om.p == p && om.d == d && om.q == q && om.has_const == c)
+		{
+			double		ofc[5],
+						w = 0.0;
+
 			same++;
+			/* same model: point forecasts as forecast::forecast() */
+			if (arima_forecast(&om, s->x, s->n, 5, ofc, NULL, err) == PZ_OK)
+				for (int i = 0; i < 5; i++)
+					w = fmax(w, fabs(ofc[i] - rfc[i]) / fmax(fabs(rfc[i]), 1.0));
+			else
+				w = INFINITY;
+			n_fc++;
+			if (w <= 5e-3)
+				ok_fc++;
+			else
+				tap_diag("auto %s: forecasts differ from auto.arima's by %.3g", s->name, w);
+		}
 		if (om.method == ARIMA_METHOD_ML && om.aicc <= aicc + 1e-3)
 		{
 			ok++;
@@ -384,6 +406,9 @@ test_auto(void)
 	free(line);
 	tap_diag("auto: same model as auto.arima on %d/%d, strictly lower AICc on %d",
 			 same, n, better);
+	tap_ok(n_fc > 0 && ok_fc == n_fc,
+		   "auto: forecasts = auto.arima's (5e-3 of max(|f|, 1)) where the model is the same: %d/%d",
+		   ok_fc, n_fc);
 	tap_ok(n >= 40 && ok >= 0.95 * n,
 		   "auto AICc <= auto.arima's + 1e-3 on %d/%d = %.1f%% (need 95%%)",
 		   ok, n, n ? 100.0 * ok / n : 0.0);
