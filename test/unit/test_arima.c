@@ -510,8 +510,9 @@ test_edges(void)
 	arima_forecast(&m, zero, 30, 3, fc, se, err);
 	tap_ok(fc[0] == 0.0 && fc[2] == 0.0 && se[0] == 0.0, "all-zero forecast is 0 with se 0");
 	st = arima_auto(two, 2, NULL, NULL, &m, err);
-	tap_ok(st == PZ_OK && arima_forecast(&m, two, 2, 2, fc, se, err) == PZ_OK &&
-		   isfinite(fc[0]), "2-point series gets a forecast (%g)", fc[0]);
+	if (st == PZ_OK)
+		st = arima_forecast(&m, two, 2, 2, fc, se, err);
+	tap_ok(st == PZ_OK && isfinite(fc[0]), "2-point series gets a forecast (%g)", fc[0]);
 	st = arima_auto(two, 1, NULL, NULL, &m, err);
 	tap_ok(st == PZ_OK && arima_forecast(&m, two, 1, 2, fc, se, err) == PZ_OK &&
 		   fc[0] == 3.0, "1-point series forecasts its value");
@@ -521,8 +522,9 @@ test_edges(void)
 		for (int i = 0; i < 12; i++)
 			lin[i] = 2.0 * i + 1.0;
 		st = arima_auto(lin, 12, NULL, NULL, &m, err);
-		tap_ok(st == PZ_OK && arima_forecast(&m, lin, 12, 2, fc, se, err) == PZ_OK &&
-			   fabs(fc[0] - 25.0) < 1e-9 && fabs(fc[1] - 27.0) < 1e-9,
+		if (st == PZ_OK)
+			st = arima_forecast(&m, lin, 12, 2, fc, se, err);
+		tap_ok(st == PZ_OK && fabs(fc[0] - 25.0) < 1e-9 && fabs(fc[1] - 27.0) < 1e-9,
 			   "linear series continues its line (%g, %g)", fc[0], fc[1]);
 	}
 	for (int n = 2; n <= 9; n++)
@@ -552,8 +554,8 @@ int
 main(void)
 {
 	gsl_set_error_handler_off();
-	if (!tap_ok(load_series("test/fixtures/arima/series.txt") > 40,
-				"loaded %d fixture series", nser))
+	load_series("test/fixtures/arima/series.txt");
+	if (!tap_ok(nser > 40, "loaded %d fixture series", nser))
 		return tap_done();
 	test_kpss();
 	test_fits();
