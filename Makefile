@@ -24,10 +24,16 @@ REGRESS_OPTS = --inputdir=. --outputdir=build/regress
 PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -Isrc -Isrc/core
 SHLIB_LINK = -lgsl -lgslcblas -lm
-override CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
+
+# After the include: PGXS assigns CFLAGS (with -O2), and an 'override' before
+# it would have replaced them, building the extension without optimisation.
+# -Wclobbered (from -Wextra, active only with optimisation) flags every
+# PG_TRY block's own _do_rethrow; locals changed inside PG_TRY and read in
+# PG_CATCH must still be volatile.
+override CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-clobbered
 
 pozytywka--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
