@@ -73,8 +73,6 @@ AS $$
 	  FROM pozytywka.candidate_series(as_of) AS c;
 $$;
 
--- Registering it changes the output of every test that lists the model
--- kinds (cache, toplist), so that is left to the owner of those tests:
---   INSERT INTO pozytywka.model_kinds (name, forecast_function, description, family) VALUES
---       ('arima', 'pozytywka.forecast_arima(date)',
---        'automatic ARIMA per track (KPSS differencing, stepwise AICc, exact ML)', 'statistical');
+INSERT INTO pozytywka.model_kinds (name, forecast_function, description, family) VALUES
+	('arima', 'pozytywka.forecast_arima(date)',
+	 'automatic ARIMA per track (KPSS differencing, stepwise AICc, exact ML)', 'statistical');

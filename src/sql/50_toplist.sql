@@ -184,8 +184,11 @@ CREATE TABLE pozytywka.auto_preference (
 	position	integer PRIMARY KEY,
 	name		text NOT NULL UNIQUE
 );
--- ties go to the simpler model; kinds not listed come last
+-- Ties go to the earlier position.  Without enough weeks to backtest, the
+-- first available kind wins: the prototype's rule (the LSTM when a trained
+-- model exists, else ARIMA).  Kinds not listed come last.
 INSERT INTO pozytywka.auto_preference VALUES
+	(100, 'lstm'), (200, 'arima'), (300, 'pooled'),
 	(1000, 'naive'), (1100, 'mean4'), (1200, 'ewma'), (1300, 'mean8'), (1400, 'trend');
 
 -- Can this kind forecast from as_of? (a trained model, enough history...)
