@@ -457,20 +457,12 @@ forward(const pz_lstm *m, lstm_ws *w, const pz_lstm_kern *K)
 			else
 				xin = ws_state(w, w->h, l - 1, t);
 
-			for (j = 0; j < 4 * H; j++)
-			{
-				double	   *g = G + (size_t) j * Np;
-
-				for (n = 0; n < Np; n++)
-					g[n] = bias[j];
-			}
-			K->mm_nn(4 * H, in, pz_lstm_w_ih(m, l), in, xin, Np, G, Np, Np, 1);
-			if (t > 0)
-				K->mm_nn(4 * H, H, pz_lstm_w_hh(m, l), H,
-						 ws_state(w, w->h, l, t - 1), Np, G, Np, Np, 1);
+			K->mm_gates(4 * H, in, pz_lstm_w_ih(m, l), xin,
+						H, t > 0 ? pz_lstm_w_hh(m, l) : NULL,
+						t > 0 ? ws_state(w, w->h, l, t - 1) : NULL, bias, G, Np);
 			K->cell_fwd(H, Np, G, t > 0 ? ws_state(w, w->c, l, t - 1) : NULL,
 						ws_state(w, w->c, l, t), ws_tc(w, l, t),
-						ws_state(w, w->h, l, t));
+						ws_state(w, w->h, l, t), w->training);
 			if (w->dropout && l < L - 1)
 			{
 				const double *hs = ws_state(w, w->h, l, t);

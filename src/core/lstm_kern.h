@@ -7,15 +7,16 @@
  * rows with SIMD.  Np is the batch padded up to a multiple of
  * PZ_LSTM_LANES; padded lanes hold zeros and carry zero loss gradient.
  *
- * Two builds of the same kernel source exist (lstm_kern_impl.h): a baseline
- * x86-64/SSE2 (or any other architecture) one and, on x86-64, an AVX2+FMA
- * one chosen at run time when the CPU has it.  Results of the two differ by
- * rounding only (FMA); on one machine they are deterministic.
+ * Several builds of the same kernel source exist (lstm_kern_impl.h): a
+ * baseline one (x86-64/SSE2 or any other architecture) and, on x86-64,
+ * AVX2+FMA and AVX-512F ones, the widest the CPU has chosen at run time.
+ * Results differ between them by rounding only (FMA, order of partial
+ * sums); on one machine they are deterministic.
  */
 #ifndef PZ_LSTM_KERN_H
 #define PZ_LSTM_KERN_H
 
-#define PZ_LSTM_LANES 8
+#define PZ_LSTM_LANES 16
 
 typedef struct pz_lstm_kern
 {
@@ -25,6 +26,13 @@ typedef struct pz_lstm_kern
 	void		(*mm_nn) (int M, int K, const double *A, int lda,
 						  const double *B, int ldb, double *C, int ldc,
 						  int Np, int acc);
+	/*
+	 * C[i][:] = bias[i] + sum_k A1[i*K1 + k] B1[k][:] + sum_k A2[i*K2 + k]
+	 * B2[k][:], A2 may be NULL; M a multiple of 4; rows Np apart.
+	 */
+	void		(*mm_gates) (int M, int K1, const double *A1, const double *B1,
+							 int K2, const double *A2, const double *B2,
+							 const double *bias, double *C, int Np);
 	/* C[i][:] = (acc ? C[i][:] : 0) + sum_k A[k*lda + i] * B[k*ldb + :] */
 	void		(*mm_tn) (int M, int K, const double *A, int lda,
 						  const double *B, int ldb, double *C, int ldc,
@@ -37,10 +45,12 @@ typedef struct pz_lstm_kern
 	/*
 	 * LSTM cell, forward.  G [4H][Np] holds the gate pre-activations in
 	 * PyTorch order i, f, g, o and is overwritten by the activations.
-	 * cprev may be NULL (zero state).  Writes c, tanh(c) and h = o*tanh(c).
+	 * cprev may be NULL (zero state).  Writes c and h = o*tanh(c), and
+	 * when keep is set (training) the activations into G and tanh(c) into
+	 * tc; otherwise G and tc are left undefined.
 	 */
 	void		(*cell_fwd) (int H, int Np, double *G, const double *cprev,
-							 double *c, double *tc, double *h);
+							 double *c, double *tc, double *h, int keep);
 
 	/*
 	 * LSTM cell, backward.  A: activations from cell_fwd; dh = dh1 (+ dh2
@@ -61,7 +71,10 @@ typedef struct pz_lstm_kern
 /* The best kernel set for this CPU (decided once). */
 const pz_lstm_kern *pz_lstm_kern_get(void);
 
-/* The portable kernel set (for tests comparing the two). */
+/* The portable kernel set. */
 const pz_lstm_kern *pz_lstm_kern_generic(void);
+
+/* Kernel sets this CPU can run, i = 0, 1, ... until NULL (for tests). */
+const pz_lstm_kern *pz_lstm_kern_available(int i);
 
 #endif							/* PZ_LSTM_KERN_H */

@@ -180,10 +180,10 @@ test_kernels(const pz_lstm_kern *K)
 	/* matrix kernels against naive loops, awkward sizes */
 	for (M = 1; M <= 9; M += 4)
 		for (Kd = 1; Kd <= 7; Kd += 3)
-			for (Np = 8; Np <= 24; Np += 16)
+			for (Np = 16; Np <= 32; Np += 16)
 			{
 				double	   *A = malloc(sizeof(double) * 16 * 16);
-				double	   *B = malloc(sizeof(double) * 16 * 32);
+				double	   *B = malloc(sizeof(double) * 16 * 48);
 				double	   *C = malloc(sizeof(double) * 16 * 32);
 				double	   *R = malloc(sizeof(double) * 16 * 32);
 				double		err = 0.0;
@@ -192,7 +192,7 @@ test_kernels(const pz_lstm_kern *K)
 							n;
 
 				fill_normal(A, 256, 1.0, &rng);
-				fill_normal(B, 512, 1.0, &rng);
+				fill_normal(B, 768, 1.0, &rng);
 				fill_normal(C, 512, 1.0, &rng);
 				/* nn with accumulate: A [M][lda=11], B [Kd][Np] */
 				memcpy(R, C, sizeof(double) * 512);
@@ -239,6 +239,78 @@ test_kernels(const pz_lstm_kern *K)
 			}
 	tap_ok(emax_s < 1e-12, "%s: mm_nn / mm_tn / mm_nt_acc match naive loops",
 		   K->name);
+
+	/* gates kernel and the cell against the portable set */
+	{
+		const pz_lstm_kern *G0 = pz_lstm_kern_generic();
+		int			H = 5,
+					K1 = 3,
+					N = 32;
+		double	   *A1 = malloc(sizeof(double) * 4 * H * K1),
+				   *A2 = malloc(sizeof(double) * 4 * H * H),
+				   *B1 = malloc(sizeof(double) * K1 * N),
+				   *B2 = malloc(sizeof(double) * H * N),
+				   *bias = malloc(sizeof(double) * 4 * H),
+				   *g1 = malloc(sizeof(double) * 4 * H * N),
+				   *g2 = malloc(sizeof(double) * 4 * H * N),
+				   *cp = malloc(sizeof(double) * H * N),
+				   *st1 = malloc(sizeof(double) * 9 * H * N),
+				   *st2 = malloc(sizeof(double) * 9 * H * N);
+		double		err = 0.0;
+		int			r,
+					k,
+					n;
+
+		fill_normal(A1, 4 * H * K1, 1.0, &rng);
+		fill_normal(A2, 4 * H * H, 1.0, &rng);
+		fill_normal(B1, K1 * N, 1.0, &rng);
+		fill_normal(B2, H * N, 1.0, &rng);
+		fill_normal(bias, 4 * H, 1.0, &rng);
+		fill_normal(cp, H * N, 1.0, &rng);
+		K->mm_gates(4 * H, K1, A1, B1, H, A2, B2, bias, g1, N);
+		for (r = 0; r < 4 * H; r++)
+			for (n = 0; n < N; n++)
+			{
+				double		s = bias[r];
+
+				for (k = 0; k < K1; k++)
+					s += A1[r * K1 + k] * B1[k * N + n];
+				for (k = 0; k < H; k++)
+					s += A2[r * H + k] * B2[k * N + n];
+				err = fmax(err, fabs(s - g1[r * N + n]));
+			}
+		tap_ok(err < 1e-12, "%s: mm_gates matches naive loops", K->name);
+		/* forward cell: c, tc, h into st[0..3H) */
+		memcpy(g2, g1, sizeof(double) * 4 * H * N);
+		K->cell_fwd(H, N, g1, cp, st1, st1 + H * N, st1 + 2 * H * N, 1);
+		G0->cell_fwd(H, N, g2, cp, st2, st2 + H * N, st2 + 2 * H * N, 1);
+		err = 0.0;
+		for (k = 0; k < 4 * H * N; k++)
+			err = fmax(err, fabs(g1[k] - g2[k]));
+		for (k = 0; k < 3 * H * N; k++)
+			err = fmax(err, fabs(st1[k] - st2[k]));
+		/* backward cell: dh in st[3H..4H), dc in st[4H..5H), dG after */
+		fill_normal(st1 + 3 * H * N, 2 * H * N, 1.0, &rng);
+		memcpy(st2 + 3 * H * N, st1 + 3 * H * N, sizeof(double) * 2 * H * N);
+		K->cell_bwd(H, N, g1, cp, st1 + H * N, st1 + 3 * H * N, NULL,
+					st1 + 4 * H * N, st1 + 5 * H * N);
+		G0->cell_bwd(H, N, g2, cp, st2 + H * N, st2 + 3 * H * N, NULL,
+					 st2 + 4 * H * N, st2 + 5 * H * N);
+		for (k = 4 * H * N; k < 9 * H * N; k++)
+			err = fmax(err, fabs(st1[k] - st2[k]));
+		tap_ok(err < 1e-14, "%s: cell forward/backward agree with generic (%.2g)",
+			   K->name, err);
+		free(A1);
+		free(A2);
+		free(B1);
+		free(B2);
+		free(bias);
+		free(g1);
+		free(g2);
+		free(cp);
+		free(st1);
+		free(st2);
+	}
 }
 
 static pz_lstm *
@@ -713,9 +785,12 @@ main(void)
 
 	tap_diag("kernels in use: %s", best->name);
 	test_crc_rng();
-	test_kernels(pz_lstm_kern_generic());
-	if (best != pz_lstm_kern_generic())
-		test_kernels(best);
+	{
+		int			i;
+
+		for (i = 0; pz_lstm_kern_available(i) != NULL; i++)
+			test_kernels(pz_lstm_kern_available(i));
+	}
 	test_forward();
 	gradcheck(3, 4, 2, 5, 7, 0, 0.0);
 	gradcheck(3, 4, 2, 5, 7, 1, 0.0);
