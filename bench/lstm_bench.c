@@ -143,7 +143,7 @@ main(int argc, char **argv)
 			best_pred = now() - t0;
 	}
 	printf("impl=pozytywka-C epochs=%d s_per_epoch_mean=%.4f s_per_epoch_min=%.4f "
-		   "final_mse=%.6f predict_s=%.4f\n",
+		   "final_mse=%.8f predict_s=%.4f\n",
 		   tm.n, tm.sum / tm.n, tm.min, mse, best_pred);
 	free(x);
 	free(y);
