@@ -1,0 +1,64 @@
+# pozytywka — PGXS build.
+#
+#   make && make install          build and install the extension and pozytywka-import
+#   test/run_tests.sh             every suite (C unit, pg_regress, pgTAP) on a throwaway cluster
+#
+# The install script is concatenated from src/sql/NN_*.sql (one file per SQL area).
+
+EXTENSION = pozytywka
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" pozytywka.control)
+
+CORE_SRCS = $(sort $(wildcard src/core/*.c))
+GLUE_SRCS = $(sort $(wildcard src/*.c))
+SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
+
+MODULE_big = pozytywka
+OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
+DATA_built = pozytywka--$(EXTVERSION).sql
+SCRIPTS = bin/pozytywka-import
+EXTRA_CLEAN = test/unit/bin test/fuzz/bin
+
+REGRESS = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
+REGRESS_OPTS = --inputdir=. --outputdir=build/regress
+
+PG_CONFIG ?= pg_config
+PG_CPPFLAGS = -Isrc -Isrc/core
+SHLIB_LINK = -lgsl -lgslcblas -lm
+override CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers
+
+PGXS := $(shell $(PG_CONFIG) --pgxs)
+include $(PGXS)
+
+pozytywka--$(EXTVERSION).sql: $(SQL_PARTS)
+	cat $^ > $@
+
+$(OBJS): $(wildcard src/*.h src/core/*.h)
+
+# ---------------------------------------------------------------- C unit tests
+UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c))
+UNIT_BINS = $(patsubst test/unit/%.c,test/unit/bin/%,$(UNIT_SRCS))
+UNIT_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Isrc/core
+
+test/unit/bin/%: test/unit/%.c $(CORE_SRCS) $(wildcard src/core/*.h) test/unit/tap.h
+	@mkdir -p $(@D)
+	$(CC) $(UNIT_CFLAGS) -o $@ $< $(CORE_SRCS) -lgsl -lgslcblas -lm
+
+unit-bins: $(UNIT_BINS)
+
+# Sanitizer build of the same tests (AddressSanitizer + UndefinedBehaviorSanitizer).
+test/unit/bin/asan/%: test/unit/%.c $(CORE_SRCS) $(wildcard src/core/*.h) test/unit/tap.h
+	@mkdir -p $(@D)
+	clang $(UNIT_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+		-fno-sanitize-recover=all -o $@ $< $(CORE_SRCS) -lgsl -lgslcblas -lm
+
+unit-asan-bins: $(patsubst test/unit/%.c,test/unit/bin/asan/%,$(UNIT_SRCS))
+
+# ---------------------------------------------------------------- fuzzing
+FUZZ_SRCS = $(sort $(wildcard test/fuzz/fuzz_*.c))
+test/fuzz/bin/%: test/fuzz/%.c $(CORE_SRCS)
+	@mkdir -p $(@D)
+	clang -g -O1 -fsanitize=fuzzer,address,undefined -Isrc/core -o $@ $< $(CORE_SRCS) -lgsl -lgslcblas -lm
+
+fuzz-bins: $(patsubst test/fuzz/%.c,test/fuzz/bin/%,$(FUZZ_SRCS))
+
+.PHONY: unit-bins unit-asan-bins fuzz-bins

@@ -1,0 +1,82 @@
+# scripts/lib.sh — shared by the demo, the test runner and the benchmarks.
+# Source it; it defines functions only.
+#
+# pz_install_deps  : apt-get install what is missing (Debian 12, as root)
+# pz_build_install : make && make install (extension + pozytywka-import)
+# pz_cluster_start : a throwaway PostgreSQL 15 cluster in a fresh temporary
+#                    directory owned by the postgres user, on a free port,
+#                    exporting PGHOST/PGPORT/PGUSER; never touches another cluster
+# pz_cluster_stop  : stop it and remove its directory
+
+PZ_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+PZ_PG_BIN=/usr/lib/postgresql/15/bin
+PZ_DEPS="make gcc clang libc6-dev postgresql-15 postgresql-server-dev-15 libgsl-dev
+	postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron valgrind
+	libclang-rt-14-dev"
+
+pz_log() { printf '== %s\n' "$*" >&2; }
+
+pz_install_deps() {
+	local missing=()
+	for p in $PZ_DEPS; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p")
+	done
+	if [ ${#missing[@]} -gt 0 ]; then
+		pz_log "installing: ${missing[*]}"
+		if [ "$(id -u)" -ne 0 ]; then
+			echo "missing packages (${missing[*]}); run as root or install them" >&2
+			return 1
+		fi
+		export DEBIAN_FRONTEND=noninteractive
+		# the server package may start a 15/main cluster on 5432; we never use it
+		apt-get update -qq >/dev/null &&
+			apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null || return 1
+	fi
+}
+
+pz_build_install() {
+	pz_log "building and installing pozytywka"
+	make -C "$PZ_ROOT" -s -j2 >/dev/null && make -C "$PZ_ROOT" -s install >/dev/null
+}
+
+# pz_cluster_start [extra postgresql.conf lines...]
+pz_cluster_start() {
+	PZ_CLUSTER_DIR=$(mktemp -d /tmp/pozytywka-pg.XXXXXX)
+	chown postgres: "$PZ_CLUSTER_DIR"
+	local port=55432
+	while [ -e "/tmp/.s.PGSQL.$port" ] || ss -ltn 2>/dev/null | grep -q ":$port "; do
+		port=$((port + 1))
+	done
+	runuser -u postgres -- "$PZ_PG_BIN/initdb" -D "$PZ_CLUSTER_DIR/data" -U postgres \
+		--auth=trust --no-sync -E UTF8 --locale=C.UTF-8 >"$PZ_CLUSTER_DIR/initdb.log" 2>&1 || {
+		cat "$PZ_CLUSTER_DIR/initdb.log" >&2
+		return 1
+	}
+	{
+		echo "port = $port"
+		echo "listen_addresses = '127.0.0.1'"
+		echo "unix_socket_directories = '$PZ_CLUSTER_DIR'"
+		echo "fsync = off"
+		echo "shared_buffers = 512MB"
+		echo "work_mem = 64MB"
+		echo "maintenance_work_mem = 512MB"
+		echo "max_wal_size = 8GB"
+		echo "shared_preload_libraries = 'pg_cron'"
+		echo "cron.database_name = 'postgres'"
+		for line in "$@"; do echo "$line"; done
+	} >>"$PZ_CLUSTER_DIR/data/postgresql.conf"
+	runuser -u postgres -- "$PZ_PG_BIN/pg_ctl" -D "$PZ_CLUSTER_DIR/data" -w -t 60 \
+		-l "$PZ_CLUSTER_DIR/server.log" start >/dev/null || {
+		cat "$PZ_CLUSTER_DIR/server.log" >&2
+		return 1
+	}
+	export PGHOST=$PZ_CLUSTER_DIR PGPORT=$port PGUSER=postgres PZ_CLUSTER_DIR
+	pz_log "throwaway cluster on port $port in $PZ_CLUSTER_DIR"
+}
+
+pz_cluster_stop() {
+	[ -n "${PZ_CLUSTER_DIR:-}" ] && [ -d "$PZ_CLUSTER_DIR" ] || return 0
+	runuser -u postgres -- "$PZ_PG_BIN/pg_ctl" -D "$PZ_CLUSTER_DIR/data" -m fast -w stop >/dev/null 2>&1
+	rm -rf "$PZ_CLUSTER_DIR"
+	unset PZ_CLUSTER_DIR
+}

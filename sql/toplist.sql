@@ -1,0 +1,107 @@
+-- The top list, the backtest and predict() on a small hand-made history.
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS pozytywka CASCADE;
+CREATE EXTENSION pozytywka;
+RESET client_min_messages;
+
+-- an empty database: a clear error, never a crash
+SELECT * FROM top_tracks_next_week(5);
+SELECT * FROM backtest_top_tracks(5, 2, 'naive');
+
+-- weekly counts for 6 weeks (Mondays 2024-01-01 .. 2024-02-05):
+--   'up' grows, 'down' decays, 'flat' is constant, 'new' appears in week 5,
+--   'gone' stops after week 2
+INSERT INTO pozytywka.imported_weekly_stats (track_id, week, plays, likes, skips)
+SELECT t.track_id, date '2024-01-01' + 7 * w, t.plays[w + 1], 0, 0
+  FROM (VALUES ('up',   ARRAY[1, 2, 3, 4, 5, 6]),
+			   ('down', ARRAY[9, 8, 7, 6, 5, 4]),
+			   ('flat', ARRAY[5, 5, 5, 5, 5, 5]),
+			   ('new',  ARRAY[0, 0, 0, 0, 8, 2]),
+			   ('gone', ARRAY[7, 7, 0, 0, 0, 0])) AS t (track_id, plays),
+	   generate_series(0, 5) AS w
+ WHERE t.plays[w + 1] > 0;
+INSERT INTO pozytywka.artists VALUES ('ar1', 'Artist One', ARRAY['pop']);
+INSERT INTO pozytywka.tracks (id, name, id_artist) VALUES ('up', 'Going Up', 'ar1');
+
+SELECT latest_complete_week();
+
+-- naive: last week's score; ties (flat = down = 5 in week 5) by last week's
+-- score then track_id
+SELECT * FROM top_tracks_next_week(3, 'naive', '2024-01-29');
+SELECT * FROM top_tracks_next_week(10, 'mean4', '2024-01-29');
+SELECT * FROM top_tracks_next_week(10, 'trend', '2024-01-29');
+SELECT rank, track_id, round(predicted_score::numeric, 4) FROM top_tracks_next_week(10, 'ewma', '2024-01-29');
+-- a track counts from its first week; 'gone' is no candidate after 8 quiet weeks only
+SELECT track_id, first_week, series FROM pozytywka.candidate_series('2024-01-29') ORDER BY 1;
+-- the dense-series aggregate: same-week values add up, quiet weeks are 0,
+-- the series starts at the first week with data inside the window
+SELECT weekly_series(w, v, '2024-01-29', 4)
+  FROM (VALUES (date '2024-01-08', 2.0), ('2024-01-08', 1.5), ('2024-01-29', 4),
+			   ('2023-12-25', 99), ('2024-02-05', 99)) AS t (w, v);
+-- as_of names the week containing it; default = latest complete week
+SELECT rank, track_id FROM top_tracks_next_week(2, 'naive', '2024-02-01');
+SELECT rank, track_id, model FROM top_tracks_next_week(2, 'naive');
+SELECT rank, track_id, model FROM top_tracks_next_week(2);
+
+-- backtest: week 2024-02-05 (actual top 2: up 6, flat 5) is predicted from
+-- week 2024-01-29 (naive top 2: new 8, then down 5 — down, flat and up tie
+-- at 5 and are ordered by track_id) -> 0 hits
+SELECT * FROM backtest_top_tracks(2, 1, 'naive');
+SELECT * FROM backtest_top_tracks(2, 3, 'naive');
+SELECT model, weeks_tested, mean_overlap FROM backtest_summary(2, 3, 'naive');
+SELECT count(DISTINCT model) >= 6 AS all_models FROM backtest_top_tracks(2, 2, 'all');
+
+-- predict(): the former microservice's contract
+SELECT predict('{"model_type": "naive", "n": 3}');
+SELECT predict('{"model_type": "naive", "n": 2, "as_of": "2024-01-08"}');
+SELECT predict('{}') -> 'model' AS default_model;
+
+-- bad input: each a clear error with its own SQLSTATE
+CREATE FUNCTION pg_temp.error_of(query text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+	EXECUTE query;
+	RETURN 'no error';
+EXCEPTION WHEN others THEN
+	RETURN SQLSTATE || ': ' || SQLERRM;
+END;
+$$;
+SELECT q AS query, pg_temp.error_of(q) AS error FROM (VALUES
+	($q$SELECT * FROM top_tracks_next_week(NULL)$q$),
+	($q$SELECT * FROM top_tracks_next_week(0)$q$),
+	($q$SELECT * FROM top_tracks_next_week(-5)$q$),
+	($q$SELECT * FROM top_tracks_next_week(1000000)$q$),
+	($q$SELECT * FROM top_tracks_next_week(5, NULL)$q$),
+	($q$SELECT * FROM top_tracks_next_week(5, 'prophet')$q$),
+	($q$SELECT * FROM top_tracks_next_week(5, 'naive', '2023-01-01')$q$),
+	($q$SELECT * FROM top_tracks_next_week(5, 'naive', '2025-01-01')$q$),
+	($q$SELECT * FROM top_tracks_next_week(5, 'naive', 'infinity')$q$),
+	($q$SELECT * FROM backtest_top_tracks(5, 0)$q$),
+	($q$SELECT * FROM backtest_top_tracks(5, NULL)$q$),
+	($q$SELECT * FROM backtest_top_tracks(5, 1000)$q$),
+	($q$SELECT * FROM backtest_top_tracks(5, 2, 'nonsense')$q$),
+	($q$SELECT predict(NULL)$q$),
+	($q$SELECT predict('[1, 2]')$q$),
+	($q$SELECT predict('"arima"')$q$),
+	($q$SELECT predict('{"model_type": "xgboost"}')$q$),
+	($q$SELECT predict('{"model_type": 5}')$q$),
+	($q$SELECT predict('{"model": "arima"}')$q$),
+	($q$SELECT predict('{"model_type": "naive", "n": -1}')$q$),
+	($q$SELECT predict('{"model_type": "naive", "n": 2.5}')$q$),
+	($q$SELECT predict('{"model_type": "naive", "n": "50"}')$q$),
+	($q$SELECT predict('{"model_type": "naive", "as_of": "yesterday"}')$q$),
+	($q$SELECT series_mean(NULL, 3)$q$),
+	($q$SELECT series_mean(ARRAY[1, NULL]::float8[], 3)$q$),
+	($q$SELECT series_mean(ARRAY[1, 'NaN']::float8[], 3)$q$),
+	($q$SELECT series_mean(ARRAY[1, 'Infinity']::float8[], 3)$q$),
+	($q$SELECT series_mean(ARRAY[]::float8[], 3)$q$),
+	($q$SELECT series_mean(ARRAY[[1, 2], [3, 4]]::float8[], 3)$q$),
+	($q$SELECT series_mean(ARRAY[1, 2]::float8[], 0)$q$),
+	($q$SELECT series_ewma(ARRAY[1, 2]::float8[], 0)$q$),
+	($q$SELECT series_ewma(ARRAY[1, 2]::float8[], 1.5)$q$),
+	($q$SELECT series_trend(array_fill(1.0::float8, ARRAY[20000]), 3)$q$),
+	($q$SELECT weekly_series(d, 1, '2024-01-08', 0) FROM (VALUES (date '2024-01-01')) AS v (d)$q$),
+	($q$SELECT weekly_series(d, 1, '2024-01-08', 100000) FROM (VALUES (date '2024-01-01')) AS v (d)$q$),
+	($q$SELECT weekly_series(d, 1, NULL, 4) FROM (VALUES (date '2024-01-01')) AS v (d)$q$),
+	($q$SELECT weekly_series(d, 1, 'infinity', 4) FROM (VALUES (date '2024-01-01')) AS v (d)$q$),
+	($q$SELECT weekly_series(d, 1, '2024-01-08', 4) FROM (VALUES (date '2024-01-03')) AS v (d)$q$)
+) AS t (q);

@@ -1,0 +1,114 @@
+/*
+ * series_agg.c — weekly_series(week, value, as_of, n_weeks): an aggregate
+ * that turns a track's sparse (week, score) rows into its dense weekly
+ * series ending at as_of.
+ *
+ * Rows of the event-log aggregate and of the imported weekly counts are
+ * simply added into their week's slot, so the caller needs no GROUP BY over
+ * the union of both sources: one hash aggregate over (track) does it all.
+ * The result starts at the track's first week with data inside the window
+ * (a track counts from its first appearance) and has 0 for quiet weeks.
+ */
+#include "pozytywka.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "utils/array.h"
+#include "utils/date.h"
+
+PG_FUNCTION_INFO_V1(pz_weekly_series_transfn);
+PG_FUNCTION_INFO_V1(pz_weekly_series_finalfn);
+
+#define PZ_MAX_WEEKS 520
+
+typedef struct WeeklySeriesState
+{
+	DateADT		as_of;
+	int			n_weeks;
+	int			oldest;			/* largest slot index seen; -1: none */
+	double		values[FLEXIBLE_ARRAY_MEMBER];	/* slot 0 = as_of */
+} WeeklySeriesState;
+
+Datum
+pz_weekly_series_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext;
+	WeeklySeriesState *state;
+	DateADT		week;
+	int			slot;
+
+	if (!AggCheckCallContext(fcinfo, &aggcontext))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("weekly_series transition function called in non-aggregate context")));
+
+	if (PG_ARGISNULL(0))
+	{
+		DateADT		as_of;
+		int			n_weeks;
+
+		if (PG_ARGISNULL(3) || PG_ARGISNULL(4))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("weekly_series needs a non-NULL as_of and n_weeks")));
+		as_of = PG_GETARG_DATEADT(3);
+		n_weeks = PG_GETARG_INT32(4);
+		if (DATE_NOT_FINITE(as_of))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("as_of must be a finite date")));
+		if (n_weeks < 1 || n_weeks > PZ_MAX_WEEKS)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("n_weeks must be between 1 and %d, not %d",
+							PZ_MAX_WEEKS, n_weeks)));
+		state = MemoryContextAllocZero(aggcontext,
+									   offsetof(WeeklySeriesState, values) +
+									   sizeof(double) * n_weeks);
+		state->as_of = as_of;
+		state->n_weeks = n_weeks;
+		state->oldest = -1;
+	}
+	else
+		state = (WeeklySeriesState *) PG_GETARG_POINTER(0);
+
+	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		PG_RETURN_POINTER(state);
+	week = PG_GETARG_DATEADT(1);
+	if (DATE_NOT_FINITE(week) || week > state->as_of)
+		PG_RETURN_POINTER(state);
+	if ((state->as_of - week) % 7 != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("week %d days before as_of is not a whole number of weeks",
+						(int) (state->as_of - week)),
+				 errhint("Weeks are identified by their Monday.")));
+	slot = (state->as_of - week) / 7;
+	if (slot >= state->n_weeks)
+		PG_RETURN_POINTER(state);
+	state->values[slot] += PG_GETARG_FLOAT8(2);
+	if (slot > state->oldest)
+		state->oldest = slot;
+	PG_RETURN_POINTER(state);
+}
+
+Datum
+pz_weekly_series_finalfn(PG_FUNCTION_ARGS)
+{
+	WeeklySeriesState *state;
+	Datum	   *elems;
+	int			len;
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	state = (WeeklySeriesState *) PG_GETARG_POINTER(0);
+	if (state->oldest < 0)
+		PG_RETURN_NULL();
+	len = state->oldest + 1;
+	elems = palloc(sizeof(Datum) * len);
+	/* oldest week first */
+	for (int i = 0; i < len; i++)
+		elems[i] = Float8GetDatum(state->values[state->oldest - i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(elems, len, FLOAT8OID, 8,
+										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}

@@ -1,0 +1,159 @@
+-- part 20: weekly series, the model registry and the baseline models.
+
+CREATE FUNCTION @extschema@.series_mean(series double precision[], weeks integer)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'pz_series_mean'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.series_mean(double precision[], integer) IS
+	'Mean of the last weeks values of series (all of them when shorter)';
+
+CREATE FUNCTION @extschema@.series_ewma(series double precision[], alpha double precision)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'pz_series_ewma'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.series_ewma(double precision[], double precision) IS
+	'Exponentially weighted mean of series (smoothing factor alpha in (0, 1])';
+
+CREATE FUNCTION @extschema@.series_trend(series double precision[], weeks integer)
+RETURNS double precision
+AS 'MODULE_PATHNAME', 'pz_series_trend'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION @extschema@.series_trend(double precision[], integer) IS
+	'Least-squares line through the last weeks values, one step ahead';
+
+-- weekly_series(week, value, as_of, n_weeks): a track's dense weekly series
+-- of the n_weeks weeks ending at as_of, from its first week with data in
+-- that window; values of the same week are added (so the event-log
+-- aggregate and imported weekly counts need no GROUP BY of their union).
+CREATE FUNCTION pozytywka.weekly_series_transfn(internal, date, double precision, date, integer)
+RETURNS internal
+AS 'MODULE_PATHNAME', 'pz_weekly_series_transfn'
+LANGUAGE C IMMUTABLE;
+
+CREATE FUNCTION pozytywka.weekly_series_finalfn(internal)
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pz_weekly_series_finalfn'
+LANGUAGE C IMMUTABLE;
+
+CREATE AGGREGATE @extschema@.weekly_series(week date, value double precision,
+										   as_of date, n_weeks integer) (
+	SFUNC = pozytywka.weekly_series_transfn,
+	STYPE = internal,
+	FINALFUNC = pozytywka.weekly_series_finalfn,
+	SSPACE = 480
+);
+
+-- Every candidate track's dense weekly score series ending at the week
+-- as_of: one value a week from the track's first week inside the history
+-- window (settings.history_weeks) to as_of, 0 where it had no events.  A
+-- candidate had events in one of the last settings.candidate_weeks weeks;
+-- settings.max_candidates, when set, keeps only the tracks with the best
+-- total score over those weeks (a bound for very large catalogues: a track
+-- outside it cannot enter the list, whatever its forecast).
+CREATE FUNCTION pozytywka.candidate_series(as_of date)
+RETURNS TABLE (track_id text, first_week date, series double precision[])
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cfg record;
+BEGIN
+	SELECT * INTO STRICT cfg FROM pozytywka.effective_settings;
+	RETURN QUERY
+	WITH rows_in_window AS (
+		SELECT h.track_id, h.week, h.plays, h.likes, h.skips
+		  FROM pozytywka.weekly_stats AS h
+		 WHERE h.week <= as_of AND h.week > as_of - 7 * cfg.history_weeks
+		UNION ALL
+		SELECT h.track_id, h.week, h.plays, h.likes, h.skips
+		  FROM pozytywka.imported_weekly_stats AS h
+		 WHERE h.week <= as_of AND h.week > as_of - 7 * cfg.history_weeks
+	), per_track AS (
+		SELECT r.track_id,
+			   @extschema@.weekly_series(r.week,
+										 cfg.w_play * r.plays + cfg.w_like * r.likes - cfg.w_skip * r.skips,
+										 as_of, cfg.history_weeks) AS series,
+			   max(r.week) AS last_active
+		  FROM rows_in_window AS r
+		 GROUP BY r.track_id
+	)
+	SELECT p.track_id, as_of - 7 * (cardinality(p.series) - 1), p.series
+	  FROM per_track AS p
+	 WHERE p.last_active > as_of - 7 * cfg.candidate_weeks
+	 ORDER BY CASE WHEN cfg.max_candidates IS NULL THEN 0
+				   ELSE -@extschema@.series_mean(p.series, cfg.candidate_weeks) END,
+			  p.track_id COLLATE "C"
+	 LIMIT cfg.max_candidates;
+END;
+$$;
+
+-- The model registry: one row per model kind that top_tracks_next_week,
+-- backtest_top_tracks and predict can run.  A model kind is a function
+--     f(as_of date) RETURNS TABLE (track_id text, predicted_score float8)
+-- that forecasts the score of the week after as_of for the candidate
+-- tracks, using no data after as_of.  Adding a model is one INSERT here.
+CREATE TABLE pozytywka.model_kinds (
+	name		text PRIMARY KEY CHECK (name ~ '^[a-z][a-z0-9_]*$'),
+	forecast_function regprocedure NOT NULL,
+	description text NOT NULL,
+	-- 'baseline' models are always available; others may need a trained
+	-- model or enough history (checked by the function itself)
+	family		text NOT NULL CHECK (family IN ('baseline', 'statistical', 'neural', 'ensemble'))
+);
+
+CREATE FUNCTION pozytywka.forecast_naive(as_of date)
+RETURNS TABLE (track_id text, predicted_score double precision)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT c.track_id, c.series[cardinality(c.series)]
+	  FROM pozytywka.candidate_series(as_of) AS c;
+$$;
+
+CREATE FUNCTION pozytywka.forecast_mean4(as_of date)
+RETURNS TABLE (track_id text, predicted_score double precision)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT c.track_id, @extschema@.series_mean(c.series, 4)
+	  FROM pozytywka.candidate_series(as_of) AS c;
+$$;
+
+CREATE FUNCTION pozytywka.forecast_mean8(as_of date)
+RETURNS TABLE (track_id text, predicted_score double precision)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT c.track_id, @extschema@.series_mean(c.series, 8)
+	  FROM pozytywka.candidate_series(as_of) AS c;
+$$;
+
+CREATE FUNCTION pozytywka.forecast_ewma(as_of date)
+RETURNS TABLE (track_id text, predicted_score double precision)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT c.track_id, @extschema@.series_ewma(c.series, 0.5)
+	  FROM pozytywka.candidate_series(as_of) AS c;
+$$;
+
+CREATE FUNCTION pozytywka.forecast_trend(as_of date)
+RETURNS TABLE (track_id text, predicted_score double precision)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT c.track_id, @extschema@.series_trend(c.series, 4)
+	  FROM pozytywka.candidate_series(as_of) AS c;
+$$;
+
+INSERT INTO pozytywka.model_kinds (name, forecast_function, description, family) VALUES
+	('naive', 'pozytywka.forecast_naive(date)',
+	 'persistence: next week scores like the last observed week', 'baseline'),
+	('mean4', 'pozytywka.forecast_mean4(date)',
+	 'mean of the last 4 weeks', 'baseline'),
+	('mean8', 'pozytywka.forecast_mean8(date)',
+	 'mean of the last 8 weeks (the prototype''s candidate ranking)', 'baseline'),
+	('ewma', 'pozytywka.forecast_ewma(date)',
+	 'exponentially weighted mean, alpha = 0.5', 'baseline'),
+	('trend', 'pozytywka.forecast_trend(date)',
+	 'least-squares line through the last 4 weeks, one week ahead', 'baseline');
