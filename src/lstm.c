@@ -18,6 +18,7 @@
 #include "pozytywka.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #include "catalog/pg_type.h"
 #include "common/shortest_dec.h"
@@ -189,12 +190,19 @@ json_number(JsonbValue *e, const char *key, int i, int j)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("\"%s\" must hold only numbers (element [%d]%s is not a number)",
 						key, i, j >= 0 ? psprintf("[%d]", j) : "")));
-	d = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
-										   NumericGetDatum(e->val.numeric)));
+	{
+		/* via text: out-of-range values become +-inf instead of a raw error */
+		char	   *txt = DatumGetCString(DirectFunctionCall1(numeric_out,
+															  NumericGetDatum(e->val.numeric)));
+
+		d = strtod(txt, NULL);
+		pfree(txt);
+	}
 	if (!isfinite(d))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("\"%s\" must hold finite numbers", key)));
+				 errmsg("\"%s\" must hold numbers within the range of float8 (element [%d]%s is out of range)",
+						key, i, j >= 0 ? psprintf("[%d]", j) : "")));
 	return d;
 }
 
