@@ -242,11 +242,12 @@ KN(mm_gates) (int M, int K1, const double *A1, const double *B1, int K2,
 			for (pass = 0; pass < 2; pass++)
 			{
 				int			K = pass ? K2 : K1;
-				const double *a0 = (pass ? A2 : A1) + (size_t) i * K;
+				const double *a0;
 				const double *B = pass ? B2 : B1;
 
 				if (pass && A2 == NULL)
 					break;
+				a0 = (pass ? A2 : A1) + (size_t) i * K;
 				for (k = 0; k < K; k++)
 				{
 					const double *b = B + (size_t) k * Np + n0;

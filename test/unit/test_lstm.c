@@ -13,6 +13,7 @@
 
 #include "adam.h"
 #include "lstm.h"
+#include "lstm_features.h"
 #include "lstm_kern.h"
 #include "pz_common.h"
 #include "pz_crc32.h"
@@ -511,7 +512,7 @@ cancel_after(void *arg)
 static void
 test_training(void)
 {
-	int			n = 600,
+	int			n = 240,
 				T = 6,
 				F = 2;
 	double	   *x = malloc(sizeof(double) * n * T * F);
@@ -535,9 +536,9 @@ test_training(void)
 	toy_data(n, T, F, x, y, 1);
 	toy_data(200, T, F, xv, yv, 2);
 	pz_lstm_train_opts_default(&o);
-	o.epochs = 30;
+	o.epochs = 12;
 	o.batch_size = 32;
-	o.lr = 5e-3;
+	o.lr = 1e-2;
 	o.dropout = 0.1;
 	o.on_epoch = on_epoch;
 	o.on_epoch_arg = &cs;
@@ -545,7 +546,7 @@ test_training(void)
 	st = pz_lstm_train(m1, &d, &dv, &o, &r1, errmsg);
 	tap_ok(st == PZ_OK, "train ok (%s)", st == PZ_OK ? "" : errmsg);
 	pz_lstm_evaluate(m1, &dv, &l1, NULL, errmsg);
-	tap_ok(cs.calls == 30 && r1.epochs_run == 30, "callback once per epoch");
+	tap_ok(cs.calls == 12 && r1.epochs_run == 12, "callback once per epoch");
 	tap_ok(l1 < 0.1 * l0, "toy task learnt: validation MSE %.4f -> %.4f", l0, l1);
 	tap_close(l1, r1.best_val_loss, 1e-12, 0, "best epoch's weights restored");
 
@@ -594,7 +595,7 @@ test_training(void)
 		   "callback stops training");
 
 	/* cancel in the middle of an epoch */
-	budget = 25;
+	budget = 10;
 	o.cancel = &cancel;
 	o.on_epoch = NULL;
 	st = pz_lstm_train(m1, &d, &dv, &o, &r1, errmsg);
@@ -778,6 +779,40 @@ test_serialization(void)
 	pz_lstm_free(m);
 }
 
+static void
+test_features(void)
+{
+	/* one window of 3 weeks: (score, plays, likes, skips) */
+	double		raw[12] = {9, 10, 2, 1, 0, 0, 0, 0, 99, 100, 300, 50};
+	double		age[1] = {52.0};
+	double		x[15],
+				level,
+				lv;
+	double		mean[5],
+				std[5];
+
+	pz_lstm_features(1, 3, raw, age, x, &level);
+	lv = (log(10.0) + 0.0 + log(100.0)) / 3;
+	tap_close(level, lv, 1e-15, 0, "features: level = mean log1p(score)");
+	tap_close(x[0], log(10.0) - lv, 1e-15, 0, "features: log score relative to the level");
+	tap_close(x[1], 0.2, 1e-15, 0, "features: like rate");
+	tap_close(x[2], 0.1, 1e-15, 0, "features: skip rate");
+	tap_close(x[5 + 1], 0.0, 1e-15, 0, "features: no plays, rate 0");
+	tap_close(x[10 + 1], 2.0, 1e-15, 0, "features: rates capped at 2");
+	tap_close(x[3], lv, 1e-15, 0, "features: level as an input");
+	tap_close(x[4], log(2.0), 1e-15, 0, "features: log1p(age in years)");
+	age[0] = -1;
+	pz_lstm_features(1, 3, raw, age, x, &level);
+	tap_close(x[14], 0.0, 0, 0, "features: unknown age is 0");
+	tap_close(pz_lstm_score(pz_lstm_target(42.0, lv), lv), 42.0, 1e-12, 0,
+			  "target and score are inverse");
+	tap_close(pz_lstm_score(-100.0, 0.0), 0.0, 0, 0, "scores are never negative");
+	pz_lstm_feature_stats(1, 3, 5, x, mean, std);
+	pz_lstm_standardise(1, 3, 5, x, mean, std);
+	tap_close(x[3], 0.0, 1e-15, 0, "standardise: constant feature -> 0 (std 1)");
+	tap_close(x[1] + x[6] + x[11], 0.0, 1e-12, 0, "standardise: zero mean");
+}
+
 int
 main(void)
 {
@@ -799,5 +834,6 @@ main(void)
 	test_adam();
 	test_training();
 	test_serialization();
+	test_features();
 	return tap_done();
 }
