@@ -4,6 +4,7 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS pozytywka CASCADE;
 CREATE EXTENSION pozytywka;
 RESET client_min_messages;
+\set SHOW_CONTEXT never
 
 CREATE TEMP TABLE pz_import_lines (line_no bigserial, line text);
 INSERT INTO pz_import_lines (line) VALUES

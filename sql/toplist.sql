@@ -3,10 +3,15 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS pozytywka CASCADE;
 CREATE EXTENSION pozytywka;
 RESET client_min_messages;
+\set SHOW_CONTEXT never
 
 -- an empty database: a clear error, never a crash
 SELECT * FROM top_tracks_next_week(5);
 SELECT * FROM backtest_top_tracks(5, 2, 'naive');
+-- one partial week of events: still no complete week
+INSERT INTO pozytywka.sessions VALUES (1, '2024-03-05 10:00', 1, 'x', 'play');
+SELECT * FROM top_tracks_next_week(5);
+TRUNCATE pozytywka.sessions;
 
 -- weekly counts for 6 weeks (Mondays 2024-01-01 .. 2024-02-05):
 --   'up' grows, 'down' decays, 'flat' is constant, 'new' appears in week 5,
@@ -42,6 +47,9 @@ SELECT weekly_series(w, v, '2024-01-29', 4)
 SELECT rank, track_id FROM top_tracks_next_week(2, 'naive', '2024-02-01');
 SELECT rank, track_id, model FROM top_tracks_next_week(2, 'naive');
 SELECT rank, track_id, model FROM top_tracks_next_week(2);
+-- why: auto backtests every candidate on the 4 weeks up to as_of
+SELECT model, preference, round(mean_overlap::numeric, 4) AS mean_overlap, weeks
+  FROM pozytywka.auto_scores('2024-02-05') ORDER BY mean_overlap DESC, preference, model;
 
 -- backtest: week 2024-02-05 (actual top 2: up 6, flat 5) is predicted from
 -- week 2024-01-29 (naive top 2: new 8, then down 5 — down, flat and up tie

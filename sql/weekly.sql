@@ -3,6 +3,7 @@ SET client_min_messages = warning;
 DROP EXTENSION IF EXISTS pozytywka CASCADE;
 CREATE EXTENSION pozytywka;
 RESET client_min_messages;
+\set SHOW_CONTEXT never
 
 -- a check used throughout: the aggregate equals a fresh GROUP BY
 CREATE FUNCTION aggregate_is_exact() RETURNS boolean LANGUAGE sql AS $$

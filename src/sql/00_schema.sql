@@ -118,7 +118,11 @@ CREATE TABLE pozytywka.settings (
 		CHECK (candidate_weeks BETWEEN 1 AND 520),
 	-- optional bound on the candidate set for very large catalogues: keep
 	-- the max_candidates tracks with the best recent mean score
-	max_candidates integer CHECK (max_candidates > 0)
+	max_candidates integer CHECK (max_candidates > 0),
+	-- model_type 'auto' picks the model with the best mean overlap@auto_n
+	-- over the auto_weeks weeks before the forecast origin
+	auto_weeks	integer NOT NULL DEFAULT 4 CHECK (auto_weeks BETWEEN 1 AND 52),
+	auto_n		integer NOT NULL DEFAULT 50 CHECK (auto_n BETWEEN 1 AND 100000)
 );
 
 CREATE VIEW pozytywka.effective_settings AS
@@ -127,7 +131,9 @@ SELECT coalesce(s.w_play, 1.0) AS w_play,
 	   coalesce(s.w_skip, 0.5) AS w_skip,
 	   coalesce(s.history_weeks, 52) AS history_weeks,
 	   coalesce(s.candidate_weeks, 8) AS candidate_weeks,
-	   s.max_candidates
+	   s.max_candidates,
+	   coalesce(s.auto_weeks, 4) AS auto_weeks,
+	   coalesce(s.auto_n, 50) AS auto_n
   FROM (VALUES (true)) AS d (singleton)
   LEFT JOIN pozytywka.settings AS s ON s.singleton;
 

@@ -98,7 +98,12 @@ CREATE TABLE pozytywka.model_kinds (
 	description text NOT NULL,
 	-- 'baseline' models are always available; others may need a trained
 	-- model or enough history (checked by the function itself)
-	family		text NOT NULL CHECK (family IN ('baseline', 'statistical', 'neural', 'ensemble'))
+	family		text NOT NULL CHECK (family IN ('baseline', 'statistical', 'neural', 'ensemble')),
+	-- does 'auto' consider it?
+	auto_candidate boolean NOT NULL DEFAULT true,
+	-- f(as_of date) RETURNS boolean: can it forecast from as_of (a trained
+	-- model exists, ...)?  NULL: always.
+	available_function regprocedure
 );
 
 CREATE FUNCTION pozytywka.forecast_naive(as_of date)

@@ -13,7 +13,10 @@ DECLARE
 	first_week date;
 	w date;
 BEGIN
-	IF latest IS NULL THEN
+	first_week := least((SELECT min(week) FROM pozytywka.weekly_stats),
+						(SELECT min(week) FROM pozytywka.imported_weekly_stats));
+	-- one (partial) week of events: the week before it is complete but empty
+	IF latest IS NULL OR latest < first_week THEN
 		RAISE EXCEPTION 'there is no complete week of data yet'
 			USING ERRCODE = 'no_data_found',
 				  HINT = 'Load events into pozytywka.sessions (pozytywka-import, generate_demo_data()) or weekly counts into pozytywka.imported_weekly_stats.';
@@ -26,8 +29,6 @@ BEGIN
 			USING ERRCODE = 'invalid_parameter_value';
 	END IF;
 	w := date_trunc('week', as_of)::date;
-	first_week := least((SELECT min(week) FROM pozytywka.weekly_stats),
-						(SELECT min(week) FROM pozytywka.imported_weekly_stats));
 	IF w < first_week OR w > latest THEN
 		RAISE EXCEPTION 'as_of % is outside the data', as_of
 			USING ERRCODE = 'invalid_parameter_value',
@@ -67,29 +68,22 @@ BEGIN
 END;
 $$;
 
--- The rule behind model_type 'auto': the first model kind in
--- pozytywka.auto_preference that is registered and can forecast from as_of
--- (see the README).  The baselines are the last resort and always work.
-CREATE TABLE pozytywka.auto_preference (
-	position	integer PRIMARY KEY,
-	name		text NOT NULL UNIQUE
-);
-INSERT INTO pozytywka.auto_preference VALUES (100, 'mean4'), (200, 'naive');
-
-CREATE FUNCTION pozytywka.auto_model(as_of date)
-RETURNS text
+-- The actual top-n of one week (ties by track_id).
+CREATE FUNCTION pozytywka.actual_top(n integer, of_week date)
+RETURNS TABLE (track_id text, score double precision)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT p.name
-	  FROM pozytywka.auto_preference AS p
-	  JOIN pozytywka.model_kinds AS m ON m.name = p.name
-	 ORDER BY p.position
-	 LIMIT 1;
+	SELECT ws.track_id, ws.score
+	  FROM pozytywka.weekly_scores AS ws
+	 WHERE ws.week = of_week
+	 ORDER BY ws.score DESC, ws.track_id
+	 LIMIT n;
 $$;
 
--- Forecasts of one model kind for the week after as_of (as_of resolved).
-CREATE FUNCTION pozytywka.model_forecasts(kind text, as_of date)
+-- Forecasts of one model kind for the week after as_of (as_of resolved),
+-- computed now.
+CREATE FUNCTION pozytywka.compute_forecasts(kind text, as_of date)
 RETURNS TABLE (track_id text, predicted_score double precision)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
@@ -98,9 +92,202 @@ DECLARE
 	fn regprocedure;
 BEGIN
 	SELECT m.forecast_function INTO STRICT fn FROM pozytywka.model_kinds AS m WHERE m.name = kind;
-	RETURN QUERY EXECUTE format('SELECT f.track_id, f.predicted_score::float8 FROM %s AS f',
+	RETURN QUERY EXECUTE format('SELECT f.track_id, f.predicted_score::float8 FROM %s AS f WHERE f.predicted_score IS NOT NULL',
 								regexp_replace(fn::text, '\(date\)$', '($1)'))
 		USING as_of;
+END;
+$$;
+
+-- The same, from the cache when it holds them.
+CREATE FUNCTION pozytywka.model_forecasts(kind text, as_of date)
+RETURNS TABLE (track_id text, predicted_score double precision)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	IF EXISTS (SELECT 1 FROM pozytywka.forecast_runs AS r
+				WHERE r.model = kind AND r.as_of = model_forecasts.as_of) THEN
+		RETURN QUERY SELECT c.track_id, c.predicted_score
+					   FROM pozytywka.forecast_cache AS c
+					  WHERE c.model = kind AND c.as_of = model_forecasts.as_of;
+	ELSE
+		RETURN QUERY SELECT * FROM pozytywka.compute_forecasts(kind, as_of);
+	END IF;
+END;
+$$;
+
+-- Compute and cache one model's forecasts from as_of, unless cached or the
+-- caller may not write the cache.  The lock makes a concurrent change of
+-- the history wait until the new cache rows are committed, so that its
+-- invalidation sees (and drops) them; the forecasts are computed after the
+-- lock is held, from a snapshot that includes every committed change.
+CREATE FUNCTION pozytywka.cache_forecasts(kind text, as_of date)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	started timestamptz := clock_timestamp();
+BEGIN
+	IF NOT has_table_privilege('pozytywka.forecast_cache', 'INSERT') THEN
+		RETURN false;
+	END IF;
+	LOCK TABLE pozytywka.forecast_runs IN SHARE ROW EXCLUSIVE MODE;
+	IF EXISTS (SELECT 1 FROM pozytywka.forecast_runs AS r
+				WHERE r.model = kind AND r.as_of = cache_forecasts.as_of) THEN
+		RETURN false;
+	END IF;
+	INSERT INTO pozytywka.forecast_runs (model, as_of) VALUES (kind, as_of);
+	INSERT INTO pozytywka.forecast_cache (model, as_of, track_id, predicted_score)
+	SELECT kind, as_of, f.track_id, f.predicted_score
+	  FROM pozytywka.compute_forecasts(kind, as_of) AS f;
+	UPDATE pozytywka.forecast_runs AS r
+	   SET seconds = extract(epoch FROM clock_timestamp() - started)
+	 WHERE r.model = kind AND r.as_of = cache_forecasts.as_of;
+	RETURN true;
+END;
+$$;
+
+-- The overlap of one model's top-n forecast from week t-1 with the actual
+-- top-n of week t (NULL when week t had no tracks with events).
+CREATE FUNCTION pozytywka.overlap_at(kind text, n integer, target date)
+RETURNS TABLE (overlap double precision, hits integer, actual_n integer)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	WITH predicted AS (
+		SELECT f.track_id
+		  FROM pozytywka.model_forecasts(kind, target - 7) AS f
+		  LEFT JOIN pozytywka.weekly_scores AS lw
+			ON lw.track_id = f.track_id AND lw.week = target - 7
+		 ORDER BY f.predicted_score DESC, lw.score DESC NULLS LAST, f.track_id
+		 LIMIT n
+	), actual AS (
+		SELECT a.track_id FROM pozytywka.actual_top(n, target) AS a
+	)
+	SELECT CASE WHEN count(*) = 0 THEN NULL
+				ELSE (count(p.track_id))::float8 / count(*) END,
+		   count(p.track_id)::integer,
+		   count(*)::integer
+	  FROM actual LEFT JOIN predicted AS p ON p.track_id = actual.track_id;
+$$;
+
+-- The rule behind model_type 'auto' for an origin week as_of: every model
+-- kind marked auto_candidate is backtested on the settings.auto_weeks weeks
+-- up to as_of (rolling origin: each week predicted from the week before,
+-- so nothing after as_of is used), and the best mean overlap@auto_n wins;
+-- ties go to the earlier kind in auto_preference.  With fewer than 2 such
+-- weeks, the first available kind of auto_preference is used.  The choice
+-- is cached in pozytywka.auto_choice (by refresh_forecasts() and the
+-- backtest) until the history up to as_of changes.
+CREATE TABLE pozytywka.auto_preference (
+	position	integer PRIMARY KEY,
+	name		text NOT NULL UNIQUE
+);
+-- ties go to the simpler model; kinds not listed come last
+INSERT INTO pozytywka.auto_preference VALUES
+	(1000, 'naive'), (1100, 'mean4'), (1200, 'ewma'), (1300, 'mean8'), (1400, 'trend');
+
+-- Can this kind forecast from as_of? (a trained model, enough history...)
+CREATE FUNCTION pozytywka.model_available(kind text, as_of date)
+RETURNS boolean
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	fn regprocedure;
+	ok boolean;
+BEGIN
+	SELECT m.available_function INTO fn FROM pozytywka.model_kinds AS m WHERE m.name = kind;
+	IF fn IS NULL THEN
+		RETURN true;
+	END IF;
+	EXECUTE format('SELECT %s', regexp_replace(fn::text, '\(date\)$', '($1)')) INTO ok USING as_of;
+	RETURN coalesce(ok, false);
+END;
+$$;
+
+-- Each candidate kind's backtest score for the choice at as_of.
+CREATE FUNCTION pozytywka.auto_scores(as_of date)
+RETURNS TABLE (model text, preference integer, mean_overlap double precision, weeks integer)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cfg record;
+	first_week date := least((SELECT min(h.week) FROM pozytywka.weekly_stats AS h),
+							 (SELECT min(h.week) FROM pozytywka.imported_weekly_stats AS h));
+	targets date[];
+BEGIN
+	SELECT * INTO STRICT cfg FROM pozytywka.effective_settings;
+	-- target weeks t <= as_of whose origin t-1 is a week of data
+	SELECT coalesce(array_agg(g.t::date ORDER BY g.t), '{}') INTO targets
+	  FROM generate_series(as_of - 7 * (cfg.auto_weeks - 1), as_of, interval '7 days') AS g (t)
+	 WHERE g.t::date - 7 >= first_week;
+	RETURN QUERY
+	SELECT m.name, coalesce(p.position, 10000),
+		   CASE WHEN cardinality(targets) >= 2
+				THEN (SELECT avg(o.overlap) FROM unnest(targets) AS t (week),
+						   LATERAL pozytywka.overlap_at(m.name, cfg.auto_n, t.week) AS o) END,
+		   cardinality(targets)
+	  FROM pozytywka.model_kinds AS m
+	  LEFT JOIN pozytywka.auto_preference AS p ON p.name = m.name
+	 WHERE m.auto_candidate AND pozytywka.model_available(m.name, as_of);
+END;
+$$;
+
+CREATE FUNCTION pozytywka.auto_model(as_of date)
+RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	chosen text;
+BEGIN
+	SELECT c.model INTO chosen FROM pozytywka.auto_choice AS c WHERE c.as_of = auto_model.as_of;
+	IF chosen IS NULL THEN
+		SELECT a.model INTO chosen FROM pozytywka.auto_scores(auto_model.as_of) AS a
+		 ORDER BY a.mean_overlap DESC NULLS LAST, a.preference, a.model LIMIT 1;
+	END IF;
+	RETURN chosen;
+END;
+$$;
+
+-- Cache the forecasts of every auto candidate for the origins the choice at
+-- as_of needs, then the choice itself.  Used by refresh_forecasts() and the
+-- backtest; returns the chosen kind.
+CREATE FUNCTION pozytywka.cache_auto_choice(as_of date)
+RETURNS text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	cfg record;
+	chosen text;
+	scores jsonb;
+BEGIN
+	SELECT c.model INTO chosen FROM pozytywka.auto_choice AS c WHERE c.as_of = cache_auto_choice.as_of;
+	IF chosen IS NOT NULL THEN
+		RETURN chosen;
+	END IF;
+	SELECT * INTO STRICT cfg FROM pozytywka.effective_settings;
+	PERFORM pozytywka.cache_forecasts(m.name, g.t::date - 7)
+	   FROM pozytywka.model_kinds AS m,
+			generate_series(as_of - 7 * (cfg.auto_weeks - 1), as_of, interval '7 days') AS g (t)
+	  WHERE m.auto_candidate
+		AND pozytywka.model_available(m.name, as_of)
+		AND g.t::date - 7 >= least((SELECT min(h.week) FROM pozytywka.weekly_stats AS h),
+								   (SELECT min(h.week) FROM pozytywka.imported_weekly_stats AS h));
+	SELECT (array_agg(a.model ORDER BY a.mean_overlap DESC NULLS LAST, a.preference, a.model))[1],
+		   jsonb_object_agg(a.model, a.mean_overlap)
+	  INTO chosen, scores
+	  FROM pozytywka.auto_scores(as_of) AS a;
+	IF chosen IS NOT NULL AND has_table_privilege('pozytywka.auto_choice', 'INSERT') THEN
+		INSERT INTO pozytywka.auto_choice (as_of, model, scores)
+		VALUES (as_of, chosen, scores)
+		ON CONFLICT DO NOTHING;
+	END IF;
+	RETURN chosen;
 END;
 $$;
 
@@ -162,19 +349,6 @@ $$;
 COMMENT ON FUNCTION @extschema@.top_tracks_next_week(integer, text, date) IS
 	'The predicted top-n tracks of the week after as_of (default: the latest complete week)';
 
--- The actual top-n of one week (ties by track_id).
-CREATE FUNCTION pozytywka.actual_top(n integer, of_week date)
-RETURNS TABLE (track_id text, score double precision)
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$
-	SELECT ws.track_id, ws.score
-	  FROM pozytywka.weekly_scores AS ws
-	 WHERE ws.week = of_week
-	 ORDER BY ws.score DESC, ws.track_id
-	 LIMIT n;
-$$;
-
 -- Rolling-origin backtest: for each of the last `weeks` complete weeks t,
 -- forecast from the week before t (using nothing from t on) and compare
 -- the predicted top-n with the actual top-n of t.
@@ -186,7 +360,7 @@ CREATE FUNCTION @extschema@.backtest_top_tracks(n integer DEFAULT 50,
 												model_type text DEFAULT 'auto')
 RETURNS TABLE (week date, model text, model_used text, overlap double precision,
 			   hits integer, actual_n integer)
-LANGUAGE plpgsql STABLE
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
@@ -214,9 +388,10 @@ BEGIN
 	IF lower(model_type) = 'all' THEN
 		SELECT array_agg(m.name ORDER BY m.name) || ARRAY['auto'] INTO kinds
 		  FROM pozytywka.model_kinds AS m;
+	ELSIF lower(model_type) = 'auto' THEN
+		kinds := ARRAY['auto'];
 	ELSE
-		PERFORM pozytywka.resolve_model(model_type, latest);
-		kinds := ARRAY[lower(model_type)];
+		kinds := ARRAY[pozytywka.resolve_model(model_type, latest)];
 	END IF;
 
 	FOR i IN REVERSE weeks - 1 .. 0 LOOP
@@ -224,20 +399,18 @@ BEGIN
 		-- the first week of data has no history to forecast from
 		CONTINUE WHEN target - 7 < first_week;
 		FOREACH k IN ARRAY kinds LOOP
-			used := pozytywka.resolve_model(k, target - 7);
+			IF k = 'auto' THEN
+				used := pozytywka.cache_auto_choice(target - 7);
+			ELSE
+				used := k;
+			END IF;
+			CONTINUE WHEN NOT pozytywka.model_available(used, target - 7);
+			-- forecasts are cached (when the caller may write the cache), so
+			-- repeated backtests and the automatic choice reuse them
+			PERFORM pozytywka.cache_forecasts(used, target - 7);
 			RETURN QUERY
-			WITH predicted AS (
-				SELECT p.track_id
-				  FROM @extschema@.top_tracks_next_week(n, used, target - 7) AS p
-			), actual AS (
-				SELECT a.track_id FROM pozytywka.actual_top(n, target) AS a
-			)
-			SELECT target, k, used,
-				   CASE WHEN count(*) = 0 THEN NULL
-						ELSE (count(*) FILTER (WHERE predicted.track_id IS NOT NULL))::float8 / count(*) END,
-				   (count(*) FILTER (WHERE predicted.track_id IS NOT NULL))::integer,
-				   count(*)::integer
-			  FROM actual LEFT JOIN predicted ON predicted.track_id = actual.track_id;
+			SELECT target, k, used, o.overlap, o.hits, o.actual_n
+			  FROM pozytywka.overlap_at(used, n, target) AS o;
 		END LOOP;
 	END LOOP;
 END;
@@ -251,7 +424,7 @@ CREATE FUNCTION @extschema@.backtest_summary(n integer DEFAULT 50,
 											 model_type text DEFAULT 'all')
 RETURNS TABLE (model text, weeks_tested integer, mean_overlap double precision,
 			   min_overlap double precision, max_overlap double precision)
-LANGUAGE sql STABLE
+LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
 AS $$
 	SELECT b.model, count(b.overlap)::integer, avg(b.overlap), min(b.overlap), max(b.overlap)

@@ -1,0 +1,173 @@
+-- part 80: the weekly job — cached forecasts, the dashboard's top list, and
+-- its schedule with pg_cron.
+
+-- Compute and cache, for the origin week as_of (default: the latest
+-- complete week), the forecasts of the given model kinds (default: every
+-- kind) and the automatic choice.  Returns what was done.
+CREATE FUNCTION @extschema@.refresh_forecasts(origin date DEFAULT NULL,
+											  models text[] DEFAULT NULL)
+RETURNS TABLE (model text, as_of date, cached boolean, seconds double precision)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	o date := pozytywka.resolve_as_of(origin);
+	kinds text[];
+	k text;
+	fresh boolean;
+BEGIN
+	IF models IS NULL THEN
+		SELECT array_agg(m.name ORDER BY m.name) INTO kinds FROM pozytywka.model_kinds AS m;
+	ELSE
+		SELECT array_agg(pozytywka.resolve_model(x, o)) INTO kinds FROM unnest(models) AS x;
+	END IF;
+	FOREACH k IN ARRAY coalesce(kinds, '{}') LOOP
+		CONTINUE WHEN NOT pozytywka.model_available(k, o);
+		fresh := pozytywka.cache_forecasts(k, o);
+		RETURN QUERY SELECT k, o, fresh, r.seconds
+					   FROM pozytywka.forecast_runs AS r WHERE r.model = k AND r.as_of = o;
+	END LOOP;
+	RETURN QUERY SELECT 'auto -> ' || pozytywka.cache_auto_choice(o), o, true, NULL::float8;
+END;
+$$;
+COMMENT ON FUNCTION @extschema@.refresh_forecasts(date, text[]) IS
+	'Compute and cache next week''s forecasts (and the automatic model choice) from the latest complete week';
+
+-- The dashboard's list: the last computed next-week top list.  Replaced
+-- atomically by refresh_top_tracks(): readers see the old list or the new.
+CREATE TABLE pozytywka.top_tracks_snapshot (
+	rank		integer PRIMARY KEY,
+	track_id	text NOT NULL,
+	track_name	text,
+	artist_name text,
+	predicted_score double precision,
+	last_week_score double precision,
+	model		text NOT NULL,
+	as_of		date NOT NULL,
+	for_week	date NOT NULL,
+	weights		jsonb NOT NULL,
+	computed_at timestamptz NOT NULL
+);
+
+CREATE VIEW @extschema@.next_week_top_tracks AS
+SELECT s.rank, s.track_id, s.track_name, s.artist_name, s.predicted_score,
+	   s.last_week_score, s.model, s.as_of, s.for_week, s.weights, s.computed_at
+  FROM pozytywka.top_tracks_snapshot AS s;
+COMMENT ON VIEW @extschema@.next_week_top_tracks IS
+	'Next week''s top list as of the last refresh_top_tracks() (the weekly job); for dashboards';
+
+CREATE FUNCTION @extschema@.refresh_top_tracks(n integer DEFAULT 50,
+											   model_type text DEFAULT 'auto')
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	origin date := pozytywka.resolve_as_of(NULL);
+	rows integer;
+BEGIN
+	PERFORM pozytywka.check_list_size(n);
+	IF model_type IS NULL THEN
+		PERFORM pozytywka.resolve_model(NULL, NULL);
+	END IF;
+	IF lower(model_type) = 'auto' THEN
+		PERFORM pozytywka.cache_auto_choice(origin);
+	END IF;
+	PERFORM pozytywka.cache_forecasts(pozytywka.resolve_model(model_type, origin), origin);
+	DELETE FROM pozytywka.top_tracks_snapshot;
+	INSERT INTO pozytywka.top_tracks_snapshot
+	SELECT t.rank, t.track_id, t.track_name, t.artist_name, t.predicted_score,
+		   t.last_week_score, t.model, origin, origin + 7,
+		   (SELECT jsonb_build_object('w_play', s.w_play, 'w_like', s.w_like, 'w_skip', s.w_skip)
+			  FROM pozytywka.effective_settings AS s),
+		   now()
+	  FROM @extschema@.top_tracks_next_week(n, model_type, origin) AS t;
+	GET DIAGNOSTICS rows = ROW_COUNT;
+	RETURN rows;
+END;
+$$;
+COMMENT ON FUNCTION @extschema@.refresh_top_tracks(integer, text) IS
+	'Recompute the list behind the view next_week_top_tracks';
+
+-- What the weekly pg_cron job runs: retrain the neural model when one is
+-- registered (see lstm_train), cache every model's forecasts and the
+-- automatic choice, and refresh the dashboard's list.
+CREATE FUNCTION @extschema@.weekly_refresh(retrain boolean DEFAULT true)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	started timestamptz := clock_timestamp();
+	trained jsonb;
+	n_models integer;
+	n_rows integer;
+BEGIN
+	IF retrain AND to_regprocedure('pozytywka.weekly_retrain()') IS NOT NULL THEN
+		EXECUTE 'SELECT pozytywka.weekly_retrain()' INTO trained;
+	END IF;
+	SELECT count(*) INTO n_models FROM @extschema@.refresh_forecasts();
+	n_rows := @extschema@.refresh_top_tracks();
+	RETURN jsonb_build_object('as_of', pozytywka.resolve_as_of(NULL),
+							  'retrained', trained,
+							  'models_refreshed', n_models,
+							  'top_list_rows', n_rows,
+							  'seconds', extract(epoch FROM clock_timestamp() - started));
+END;
+$$;
+
+-- Schedule weekly_refresh() with pg_cron; calling it again updates the
+-- same job (idempotent).  Default: Mondays 03:00, after the week closed.
+CREATE FUNCTION @extschema@.schedule_weekly_refresh(schedule text DEFAULT '0 3 * * 1',
+													retrain boolean DEFAULT true)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	job bigint;
+BEGIN
+	-- pg_cron keeps its functions in the schema cron, whatever the
+	-- extension's own namespace says
+	IF NOT EXISTS (SELECT 1 FROM pg_extension AS e WHERE e.extname = 'pg_cron') THEN
+		RAISE EXCEPTION 'pg_cron is not installed in this database'
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, restart, then CREATE EXTENSION pg_cron; or schedule SELECT weekly_refresh() with any other scheduler.';
+	END IF;
+	IF schedule IS NULL OR retrain IS NULL THEN
+		RAISE EXCEPTION 'schedule and retrain must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	EXECUTE 'SELECT cron.schedule($1, $2, $3)'
+	   INTO job
+	  USING 'pozytywka-weekly-refresh', schedule,
+			format('SELECT %s.weekly_refresh(%L)',
+				   quote_ident((SELECT n.nspname FROM pg_extension AS e
+								  JOIN pg_namespace AS n ON n.oid = e.extnamespace
+								 WHERE e.extname = 'pozytywka')),
+				   retrain);
+	RETURN job;
+END;
+$$;
+COMMENT ON FUNCTION @extschema@.schedule_weekly_refresh(text, boolean) IS
+	'Schedule (or reschedule) the weekly refresh and retraining with pg_cron; returns the cron job id';
+
+CREATE FUNCTION @extschema@.unschedule_weekly_refresh()
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	done boolean;
+BEGIN
+	-- pg_cron keeps its functions in the schema cron, whatever the
+	-- extension's own namespace says
+	IF NOT EXISTS (SELECT 1 FROM pg_extension AS e WHERE e.extname = 'pg_cron') THEN
+		RAISE EXCEPTION 'pg_cron is not installed in this database'
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	EXECUTE 'SELECT cron.unschedule($1)' INTO done
+	  USING 'pozytywka-weekly-refresh';
+	RETURN done;
+END;
+$$;
