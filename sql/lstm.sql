@@ -182,3 +182,14 @@ SET statement_timeout = '300ms';
 SELECT pg_temp.err($$SELECT lstm_train(epochs => 100000, hidden => 64, activate => 'never')$$);
 RESET statement_timeout;
 SELECT count(*) AS models_left_by_the_cancelled_run FROM pozytywka.models WHERE model_id > :m3;
+
+-- the model kind: available only from weeks the active model has not seen
+SELECT lstm_activate(:m2);
+SELECT pozytywka.lstm_available('2024-09-30') AS from_last_week,
+	   pozytywka.lstm_available('2024-09-23') AS from_an_earlier_week;
+-- the weekly job retrains the active model with its hyper-parameters
+SET client_min_messages = warning;
+SELECT r ->> 'previous_model_id' = :'m2' AS retrained_from_active,
+	   (r ->> 'model_id')::bigint > :m3 AS new_model
+  FROM pozytywka.weekly_retrain() AS r;
+RESET client_min_messages;

@@ -516,8 +516,7 @@ END;
 $$;
 
 -- As a model kind for top_tracks_next_week / backtest_top_tracks / predict:
--- the active LSTM model.  (A backtest week before the model's
--- trained_through week is in-sample for it.)
+-- the active LSTM model.
 CREATE FUNCTION pozytywka.forecast_lstm(as_of date)
 RETURNS TABLE (track_id text, predicted_score double precision)
 LANGUAGE sql STABLE
@@ -526,7 +525,62 @@ AS $$
 	SELECT p.track_id, p.predicted_score FROM @extschema@.lstm_predict_all(NULL, as_of) AS p;
 $$;
 
-INSERT INTO pozytywka.model_kinds (name, forecast_function, description, family) VALUES
+-- The kind is available from as_of when the active model was trained on
+-- data up to as_of at most: a forecast from an earlier week would be
+-- in-sample for it (so 'auto' never scores the LSTM on weeks it has seen).
+CREATE FUNCTION pozytywka.lstm_available(as_of date)
+RETURNS boolean
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT EXISTS (SELECT 1 FROM pozytywka.models AS m
+					WHERE m.kind = 'lstm' AND m.is_active
+					  AND m.normalisation ->> 'feature_version' = '1'
+					  AND m.trained_through <= as_of);
+$$;
+
+INSERT INTO pozytywka.model_kinds (name, forecast_function, description, family, available_function) VALUES
 	('lstm', 'pozytywka.forecast_lstm(date)',
 	 'global LSTM over all tracks'' weekly history (the active model of lstm_train / lstm_activate)',
-	 'neural');
+	 'neural', 'pozytywka.lstm_available(date)');
+
+-- Called by weekly_refresh(): when an LSTM model is active, train a new one
+-- on the data up to the latest complete week with the same hyper-parameters
+-- and activate it if it is better on validation.  NULL when there is none.
+CREATE FUNCTION pozytywka.weekly_retrain()
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+	m pozytywka.models;
+	hp jsonb;
+	id bigint;
+BEGIN
+	SELECT * INTO m FROM pozytywka.models AS x
+	 WHERE x.kind = 'lstm' AND x.is_active AND x.hyperparams ->> 'source' = 'lstm_train';
+	IF NOT FOUND THEN
+		RETURN NULL;
+	END IF;
+	hp := m.hyperparams;
+	id := @extschema@.lstm_train(
+		window_weeks => (hp ->> 'window_weeks')::integer,
+		hidden => (hp ->> 'hidden')::integer,
+		layers => (hp ->> 'layers')::integer,
+		epochs => (hp ->> 'epochs')::integer,
+		batch_size => (hp ->> 'batch_size')::integer,
+		learning_rate => (hp ->> 'learning_rate')::float8,
+		dropout => (hp ->> 'dropout')::float8,
+		patience => (hp ->> 'patience')::integer,
+		validation_weeks => (hp ->> 'validation_weeks')::integer,
+		seed => (hp ->> 'seed')::bigint,
+		weighted => (hp ->> 'weighted')::boolean,
+		activate => 'if_better',
+		max_windows => (hp ->> 'max_windows')::integer);
+	RETURN (SELECT jsonb_build_object('model_id', x.model_id, 'activated', x.is_active,
+									  'previous_model_id', m.model_id,
+									  'val_mse_log1p', x.metrics -> 'val_mse_log1p',
+									  'val_overlap_at_50', x.metrics -> 'val_overlap_at_50')
+			  FROM pozytywka.models AS x WHERE x.model_id = id);
+END;
+$$;
