@@ -516,11 +516,6 @@ pz_lstm_fn_forward(PG_FUNCTION_ARGS)
 
 /* --------------------------------------------------------- training */
 
-typedef struct fit_progress
-{
-	int			last_notice;
-} fit_progress;
-
 static int
 fit_on_epoch(void *arg, const pz_lstm_epoch_info *info)
 {
@@ -644,7 +639,6 @@ pz_lstm_fn_fit(PG_FUNCTION_ARGS)
 				d1[1],
 				n,
 				T,
-				b,
 				i;
 	double	   *raw,
 			   *next,
@@ -692,13 +686,17 @@ pz_lstm_fn_fit(PG_FUNCTION_ARGS)
 	bool		nulls[3] = {false, false, false};
 	StringInfoData sn,
 				sm;
-	fit_progress prog = {0};
 	double		val_mse_log = NAN,
 				overlap = NAN,
 				active_mse_log = NAN,
 				active_overlap = NAN;
 	int			last_week_n = 0;
 	bytea	   *blob;
+	bool		have_active;
+	double	   *am = NULL,
+			   *as = NULL;
+	int			dm[1] = {0},
+				ds[1] = {0};
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "lstm_fit must return a composite");
@@ -872,6 +870,15 @@ pz_lstm_fn_fit(PG_FUNCTION_ARGS)
 	dva.y = yva;
 	dva.w = wva;
 
+	/* the active model's normalisation, parsed before anything is malloc'd */
+	have_active = !PG_ARGISNULL(14) && !PG_ARGISNULL(15) && !PG_ARGISNULL(16) &&
+		!PG_ARGISNULL(17) && !PG_ARGISNULL(18);
+	if (have_active)
+	{
+		am = float8_nd(PG_GETARG_ARRAYTYPE_P(15), "active mean", 1, dm, 64);
+		as = float8_nd(PG_GETARG_ARRAYTYPE_P(16), "active std", 1, ds, 64);
+	}
+
 	pz_lstm_train_opts_default(&o);
 	o.epochs = epochs;
 	o.batch_size = batch;
@@ -881,7 +888,7 @@ pz_lstm_fn_fit(PG_FUNCTION_ARGS)
 	o.seed = (uint64_t) seed;
 	o.clip_norm = 5.0;
 	o.on_epoch = fit_on_epoch;
-	o.on_epoch_arg = &prog;
+	o.on_epoch_arg = NULL;
 	o.cancel = &pz_pg_cancel;
 	reason[0] = '\0';
 	st = pz_lstm_create(PZ_LSTM_NFEAT, hidden, layers, &m, reason);
@@ -934,13 +941,8 @@ pz_lstm_fn_fit(PG_FUNCTION_ARGS)
 		overlap = overlap_at(pl, al, last_week_n, 50);
 
 		/* the active model on the same windows, for the activation rule */
-		if (!PG_ARGISNULL(14) && !PG_ARGISNULL(15) && !PG_ARGISNULL(16) &&
-			!PG_ARGISNULL(17) && !PG_ARGISNULL(18))
+		if (have_active)
 		{
-			int			dm[1],
-						ds[1];
-			double	   *am = float8_nd(PG_GETARG_ARRAYTYPE_P(15), "active mean", 1, dm, 64);
-			double	   *as = float8_nd(PG_GETARG_ARRAYTYPE_P(16), "active std", 1, ds, 64);
 			pz_lstm    *a = NULL;
 			pz_status	ast;
 			char		aerr[PZ_ERRMSG_LEN];
@@ -1016,7 +1018,6 @@ pz_lstm_fn_fit(PG_FUNCTION_ARGS)
 					 JNUM(val_mse_log), JNUM(overlap), last_week_n,
 					 JNUM(active_mse_log), JNUM(active_overlap));
 #undef JNUM
-	(void) b;
 	values[0] = PointerGetDatum(blob);
 	values[1] = jsonb_from_text(&sn);
 	values[2] = jsonb_from_text(&sm);
