@@ -84,6 +84,26 @@ model_blob(const pz_lstm *m)
 	return b;
 }
 
+/* model_blob, then free the (malloc'd) model even if palloc fails */
+static bytea *
+model_blob_and_free(pz_lstm *m)
+{
+	bytea	   *volatile out = NULL;
+
+	PG_TRY();
+	{
+		out = model_blob(m);
+	}
+	PG_CATCH();
+	{
+		pz_lstm_free(m);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	pz_lstm_free(m);
+	return out;
+}
+
 /*
  * A float8 array of exactly ndim dimensions (dims[] filled), no NULLs, all
  * finite, at most max_items elements.
@@ -351,15 +371,7 @@ pz_lstm_fn_from_json(PG_FUNCTION_ARGS)
 				m->window = (int) w;
 		}
 	}
-	PG_TRY();
-	{
-		out = model_blob(m);
-	}
-	PG_FINALLY();
-	{
-		pz_lstm_free(m);
-	}
-	PG_END_TRY();
+	out = model_blob_and_free(m);
 	pfree(params);
 	PG_RETURN_BYTEA_P(out);
 }
@@ -390,44 +402,44 @@ append_matrix(StringInfo s, const char *key, const double *v, int rows, int cols
 Datum
 pz_lstm_fn_to_json(PG_FUNCTION_ARGS)
 {
-	pz_lstm    *m;
+	pz_lstm    *mm;
+	pz_lstm		copy;
+	const pz_lstm *m = &copy;
 	StringInfoData s;
 	int			k,
 				H;
 	char		key[64];
 
 	need_arg(fcinfo, 0, "weights");
-	m = blob_model(PG_GETARG_BYTEA_PP(0));
+	mm = blob_model(PG_GETARG_BYTEA_PP(0));
+	/* work on a palloc'd copy, so that an ERROR below leaks no malloc */
+	copy = *mm;
+	copy.params = palloc(mm->n_params * sizeof(double));
+	memcpy(copy.params, mm->params, mm->n_params * sizeof(double));
+	pz_lstm_free(mm);
 	H = m->hidden_size;
 	initStringInfo(&s);
 	appendStringInfoChar(&s, '{');
-	PG_TRY();
+	for (k = 0; k < m->num_layers; k++)
 	{
-		for (k = 0; k < m->num_layers; k++)
-		{
-			snprintf(key, sizeof(key), "lstm.weight_ih_l%d", k);
-			append_matrix(&s, key, pz_lstm_w_ih(m, k), 4 * H, pz_lstm_layer_input(m, k));
-			appendStringInfoChar(&s, ',');
-			snprintf(key, sizeof(key), "lstm.weight_hh_l%d", k);
-			append_matrix(&s, key, pz_lstm_w_hh(m, k), 4 * H, H);
-			appendStringInfoChar(&s, ',');
-			snprintf(key, sizeof(key), "lstm.bias_ih_l%d", k);
-			append_matrix(&s, key, pz_lstm_b_ih(m, k), 4 * H, 0);
-			appendStringInfoChar(&s, ',');
-			snprintf(key, sizeof(key), "lstm.bias_hh_l%d", k);
-			append_matrix(&s, key, pz_lstm_b_hh(m, k), 4 * H, 0);
-			appendStringInfoChar(&s, ',');
-		}
-		append_matrix(&s, "linear.weight", pz_lstm_w_lin(m), 1, H);
+		snprintf(key, sizeof(key), "lstm.weight_ih_l%d", k);
+		append_matrix(&s, key, pz_lstm_w_ih(m, k), 4 * H, pz_lstm_layer_input(m, k));
 		appendStringInfoChar(&s, ',');
-		append_matrix(&s, "linear.bias", pz_lstm_b_lin(m), 1, 0);
-		appendStringInfoChar(&s, '}');
+		snprintf(key, sizeof(key), "lstm.weight_hh_l%d", k);
+		append_matrix(&s, key, pz_lstm_w_hh(m, k), 4 * H, H);
+		appendStringInfoChar(&s, ',');
+		snprintf(key, sizeof(key), "lstm.bias_ih_l%d", k);
+		append_matrix(&s, key, pz_lstm_b_ih(m, k), 4 * H, 0);
+		appendStringInfoChar(&s, ',');
+		snprintf(key, sizeof(key), "lstm.bias_hh_l%d", k);
+		append_matrix(&s, key, pz_lstm_b_hh(m, k), 4 * H, 0);
+		appendStringInfoChar(&s, ',');
 	}
-	PG_FINALLY();
-	{
-		pz_lstm_free(m);
-	}
-	PG_END_TRY();
+	append_matrix(&s, "linear.weight", pz_lstm_w_lin(m), 1, H);
+	appendStringInfoChar(&s, ',');
+	append_matrix(&s, "linear.bias", pz_lstm_b_lin(m), 1, 0);
+	appendStringInfoChar(&s, '}');
+	pfree(copy.params);
 	PG_RETURN_DATUM(jsonb_from_text(&s));
 }
 
@@ -982,15 +994,7 @@ pz_lstm_fn_fit(PG_FUNCTION_ARGS)
 		}
 	}
 
-	PG_TRY();
-	{
-		blob = model_blob(m);
-	}
-	PG_FINALLY();
-	{
-		pz_lstm_free(m);
-	}
-	PG_END_TRY();
+	blob = model_blob_and_free(m);
 
 	initStringInfo(&sn);
 	appendStringInfo(&sn, "{\"feature_version\": %d, \"window\": %d, \"features\": [",
