@@ -1,0 +1,1113 @@
+/*
+ * lstm.c — SQL entry points of the LSTM (src/core/lstm*.c does the work).
+ *
+ * These are the internal building blocks of src/sql/40_lstm.sql, which
+ * keeps the model registry pozytywka.models and exposes lstm_import,
+ * lstm_export, lstm_forward, lstm_train and lstm_predict:
+ *
+ *   lstm_weights_from_json(jsonb) -> bytea   PyTorch state_dict -> blob
+ *   lstm_weights_to_json(bytea)   -> jsonb   blob -> state_dict
+ *   lstm_weights_info(bytea)      -> jsonb   shape of a blob (validates it)
+ *   lstm_weights_forward(bytea, float8[]) -> float8   raw network, 1 window
+ *   lstm_fit(...)                 -> (weights, normalisation, metrics)
+ *   lstm_apply(...)               -> float8[] predicted scores
+ *
+ * Core objects are malloc'd; they are freed before any ereport(ERROR), so
+ * an error never leaks them.
+ */
+#include "pozytywka.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#include "catalog/pg_type.h"
+#include "common/shortest_dec.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "lib/stringinfo.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
+
+#include "lstm.h"
+#include "lstm_features.h"
+
+PG_FUNCTION_INFO_V1(pz_lstm_fn_from_json);
+PG_FUNCTION_INFO_V1(pz_lstm_fn_to_json);
+PG_FUNCTION_INFO_V1(pz_lstm_fn_info);
+PG_FUNCTION_INFO_V1(pz_lstm_fn_forward);
+PG_FUNCTION_INFO_V1(pz_lstm_fn_fit);
+PG_FUNCTION_INFO_V1(pz_lstm_fn_apply);
+
+/* ------------------------------------------------------------ helpers */
+
+static void
+need_arg(FunctionCallInfo fcinfo, int i, const char *what)
+{
+	if (PG_ARGISNULL(i))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", what)));
+}
+
+/* Deserialise a weights blob; ERROR (22P03 / XX001 via pz_report) if bad. */
+static pz_lstm *
+blob_model(bytea *b)
+{
+	char		reason[PZ_ERRMSG_LEN];
+	pz_lstm    *m = NULL;
+	pz_status	st;
+
+	reason[0] = '\0';
+	st = pz_lstm_deserialize((const unsigned char *) VARDATA_ANY(b),
+							 VARSIZE_ANY_EXHDR(b), &m, reason);
+	if (st != PZ_OK)
+		pz_report(st, reason);
+	return m;
+}
+
+static bytea *
+model_blob(const pz_lstm *m)
+{
+	size_t		len = pz_lstm_serialized_size(m);
+	bytea	   *b;
+
+	if (len > MaxAllocSize - VARHDRSZ)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("LSTM weights of %zu bytes are too large", len)));
+	b = palloc(len + VARHDRSZ);
+	SET_VARSIZE(b, len + VARHDRSZ);
+	pz_lstm_serialize(m, (unsigned char *) VARDATA(b));
+	return b;
+}
+
+/* model_blob, then free the (malloc'd) model even if palloc fails */
+static bytea *
+model_blob_and_free(pz_lstm *m)
+{
+	bytea	   *volatile out = NULL;
+
+	PG_TRY();
+	{
+		out = model_blob(m);
+	}
+	PG_CATCH();
+	{
+		pz_lstm_free(m);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	pz_lstm_free(m);
+	return out;
+}
+
+/*
+ * A float8 array of exactly ndim dimensions (dims[] filled), no NULLs, all
+ * finite, at most max_items elements.
+ */
+static double *
+float8_nd(ArrayType *arr, const char *what, int ndim, int *dims, long max_items)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n,
+				i;
+	double	   *out;
+
+	if (ARR_ELEMTYPE(arr) != FLOAT8OID)
+		ereport(ERROR,
+				(errcode(ERRCODE_DATATYPE_MISMATCH),
+				 errmsg("%s must be a float8 array", what)));
+	if (ARR_NDIM(arr) != ndim)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("%s must be a %d-dimensional array, not %d-dimensional",
+						what, ndim, ARR_NDIM(arr))));
+	n = ArrayGetNItems(ARR_NDIM(arr), ARR_DIMS(arr));
+	if (n > max_items)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("%s has %d elements, more than the limit of %ld",
+						what, n, max_items)));
+	for (i = 0; i < ndim; i++)
+		dims[i] = ARR_DIMS(arr)[i];
+	deconstruct_array(arr, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+					  &elems, &nulls, &n);
+	out = palloc(sizeof(double) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		if (nulls[i])
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("%s must not contain NULL elements (element %d is NULL)",
+							what, i + 1)));
+		out[i] = DatumGetFloat8(elems[i]);
+		if (!isfinite(out[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("%s must contain only finite values (element %d is %s)",
+							what, i + 1, isnan(out[i]) ? "NaN" : "infinite")));
+	}
+	pfree(elems);
+	pfree(nulls);
+	return out;
+}
+
+static void
+append_doubles(StringInfo s, const double *v, int n)
+{
+	int			i;
+
+	char		buf[DOUBLE_SHORTEST_DECIMAL_LEN];
+
+	/* shortest decimal that reads back to the same double (Ryu) */
+	appendStringInfoChar(s, '[');
+	for (i = 0; i < n; i++)
+	{
+		double_to_shortest_decimal_buf(v[i], buf);
+		if (i)
+			appendStringInfoChar(s, ',');
+		appendStringInfoString(s, buf);
+	}
+	appendStringInfoChar(s, ']');
+}
+
+static Datum
+jsonb_from_text(StringInfo s)
+{
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(s->data));
+}
+
+/* -------------------------------------------------- JSON state_dict in */
+
+static JsonbValue *
+json_key(Jsonb *jb, const char *key)
+{
+	return getKeyJsonValueFromContainer(&jb->root, key, strlen(key), NULL);
+}
+
+/* Number of elements of a JSON array value, -1 if it is not an array. */
+static int
+json_array_len(JsonbValue *v)
+{
+	if (v == NULL || v->type != jbvBinary ||
+		!JsonContainerIsArray(v->val.binary.data) ||
+		JsonContainerIsScalar(v->val.binary.data))
+		return -1;
+	return (int) JsonContainerSize(v->val.binary.data);
+}
+
+static double
+json_number(JsonbValue *e, const char *key, int i, int j)
+{
+	double		d;
+
+	if (e == NULL || e->type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" must hold only numbers (element [%d]%s is not a number)",
+						key, i, j >= 0 ? psprintf("[%d]", j) : "")));
+	{
+		/* via text: out-of-range values become +-inf instead of a raw error */
+		char	   *txt = DatumGetCString(DirectFunctionCall1(numeric_out,
+															  NumericGetDatum(e->val.numeric)));
+
+		d = strtod(txt, NULL);
+		pfree(txt);
+	}
+	if (!isfinite(d))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" must hold numbers within the range of float8 (element [%d]%s is out of range)",
+						key, i, j >= 0 ? psprintf("[%d]", j) : "")));
+	return d;
+}
+
+/*
+ * Shape of state_dict[key]: a rows x cols matrix (cols > 0) or a vector of
+ * rows numbers (cols == 0); copy it into out (row-major).
+ */
+static void
+json_fill(Jsonb *jb, const char *key, int rows, int cols, double *out)
+{
+	JsonbValue *v = json_key(jb, key);
+	int			i,
+				j;
+
+	if (v == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("LSTM state_dict lacks the key \"%s\"", key)));
+	if (json_array_len(v) != rows)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" must be an array of %d %s",
+						key, rows, cols > 0 ? psprintf("rows of %d numbers", cols) : "numbers")));
+	for (i = 0; i < rows; i++)
+	{
+		JsonbValue *e = getIthJsonbValueFromContainer(v->val.binary.data, i);
+
+		if (cols == 0)
+			out[i] = json_number(e, key, i, -1);
+		else
+		{
+			if (json_array_len(e) != cols)
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("\"%s\" must be an array of %d rows of %d numbers (row %d differs)",
+								key, rows, cols, i)));
+			for (j = 0; j < cols; j++)
+				out[(size_t) i * cols + j] =
+					json_number(getIthJsonbValueFromContainer(e->val.binary.data, j),
+								key, i, j);
+		}
+	}
+}
+
+Datum
+pz_lstm_fn_from_json(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *jb;
+	JsonbValue *w0;
+	int			rows,
+				F,
+				H,
+				L,
+				k,
+				expected_keys;
+	size_t		np;
+	pz_lstm    *m;
+	double	   *params,
+			   *p;
+	char		key[64];
+	char		reason[PZ_ERRMSG_LEN];
+	pz_status	st;
+	bytea	   *out;
+
+	need_arg(fcinfo, 0, "model");
+	jb = PG_GETARG_JSONB_P(0);
+	if (!JB_ROOT_IS_OBJECT(jb))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an LSTM model must be a JSON object (a PyTorch state_dict)")));
+	w0 = json_key(jb, "lstm.weight_ih_l0");
+	rows = json_array_len(w0);
+	if (rows < 4 || rows % 4 != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"lstm.weight_ih_l0\" must be an array of 4*hidden_size rows"),
+				 errhint("Expected {k: v.tolist() for k, v in model.state_dict().items()} of a module with an nn.LSTM named lstm and an nn.Linear named linear.")));
+	H = rows / 4;
+	F = json_array_len(getIthJsonbValueFromContainer(w0->val.binary.data, 0));
+	if (F < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"lstm.weight_ih_l0\" must be an array of rows of input_size numbers")));
+	for (L = 0; L < PZ_LSTM_MAX_LAYERS + 1; L++)
+	{
+		snprintf(key, sizeof(key), "lstm.weight_ih_l%d", L);
+		if (json_key(jb, key) == NULL)
+			break;
+	}
+	if (H > PZ_LSTM_MAX_HIDDEN || F > PZ_LSTM_MAX_INPUT || L > PZ_LSTM_MAX_LAYERS ||
+		(np = pz_lstm_param_count(F, H, L)) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("LSTM of input size %d, hidden size %d, %d layers is too large", F, H, L),
+				 errdetail("Limits: input size %d, hidden size %d, %d layers, %zu parameters.",
+						   PZ_LSTM_MAX_INPUT, PZ_LSTM_MAX_HIDDEN, PZ_LSTM_MAX_LAYERS,
+						   (size_t) PZ_LSTM_MAX_PARAMS)));
+	expected_keys = 4 * L + 2 + (json_key(jb, "metadata") != NULL ? 1 : 0);
+	if ((int) JsonContainerSize(&jb->root) != expected_keys)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("LSTM state_dict has %d keys, expected %d for %d layer(s)",
+						(int) JsonContainerSize(&jb->root), expected_keys, L),
+				 errdetail("Allowed keys: lstm.weight_ih_l{k}, lstm.weight_hh_l{k}, lstm.bias_ih_l{k}, lstm.bias_hh_l{k}, linear.weight, linear.bias and metadata; bidirectional LSTMs and proj_size are not supported.")));
+
+	/* parse into a palloc'd vector first, so an ERROR leaks no malloc */
+	params = palloc(np * sizeof(double));
+	p = params;
+	for (k = 0; k < L; k++)
+	{
+		int			in = k == 0 ? F : H;
+
+		snprintf(key, sizeof(key), "lstm.weight_ih_l%d", k);
+		json_fill(jb, key, 4 * H, in, p);
+		p += (size_t) 4 * H * in;
+		snprintf(key, sizeof(key), "lstm.weight_hh_l%d", k);
+		json_fill(jb, key, 4 * H, H, p);
+		p += (size_t) 4 * H * H;
+		snprintf(key, sizeof(key), "lstm.bias_ih_l%d", k);
+		json_fill(jb, key, 4 * H, 0, p);
+		p += 4 * H;
+		snprintf(key, sizeof(key), "lstm.bias_hh_l%d", k);
+		json_fill(jb, key, 4 * H, 0, p);
+		p += 4 * H;
+	}
+	json_fill(jb, "linear.weight", 1, H, p);
+	p += H;
+	json_fill(jb, "linear.bias", 1, 0, p);
+
+	st = pz_lstm_create(F, H, L, &m, reason);
+	if (st != PZ_OK)
+		pz_report(st, reason);
+	memcpy(m->params, params, np * sizeof(double));
+	{
+		JsonbValue *md = json_key(jb, "metadata");
+		JsonbValue *wv = NULL;
+
+		if (md != NULL && md->type == jbvBinary && JsonContainerIsObject(md->val.binary.data))
+			wv = getKeyJsonValueFromContainer(md->val.binary.data, "window", 6, NULL);
+		if (wv != NULL && wv->type == jbvNumeric)
+		{
+			double		w = DatumGetFloat8(DirectFunctionCall1(numeric_float8,
+															   NumericGetDatum(wv->val.numeric)));
+
+			if (w >= 1 && w <= PZ_LSTM_MAX_WINDOW && w == floor(w))
+				m->window = (int) w;
+		}
+	}
+	out = model_blob_and_free(m);
+	pfree(params);
+	PG_RETURN_BYTEA_P(out);
+}
+
+/* ------------------------------------------------- JSON state_dict out */
+
+static void
+append_matrix(StringInfo s, const char *key, const double *v, int rows, int cols)
+{
+	int			i;
+
+	appendStringInfo(s, "\"%s\":", key);
+	if (cols == 0)
+	{
+		append_doubles(s, v, rows);
+		return;
+	}
+	appendStringInfoChar(s, '[');
+	for (i = 0; i < rows; i++)
+	{
+		if (i)
+			appendStringInfoChar(s, ',');
+		append_doubles(s, v + (size_t) i * cols, cols);
+	}
+	appendStringInfoChar(s, ']');
+}
+
+Datum
+pz_lstm_fn_to_json(PG_FUNCTION_ARGS)
+{
+	pz_lstm    *mm;
+	pz_lstm		copy;
+	const pz_lstm *m = &copy;
+	StringInfoData s;
+	int			k,
+				H;
+	char		key[64];
+
+	need_arg(fcinfo, 0, "weights");
+	mm = blob_model(PG_GETARG_BYTEA_PP(0));
+	/* work on a palloc'd copy, so that an ERROR below leaks no malloc */
+	copy = *mm;
+	copy.params = palloc(mm->n_params * sizeof(double));
+	memcpy(copy.params, mm->params, mm->n_params * sizeof(double));
+	pz_lstm_free(mm);
+	H = m->hidden_size;
+	initStringInfo(&s);
+	appendStringInfoChar(&s, '{');
+	for (k = 0; k < m->num_layers; k++)
+	{
+		snprintf(key, sizeof(key), "lstm.weight_ih_l%d", k);
+		append_matrix(&s, key, pz_lstm_w_ih(m, k), 4 * H, pz_lstm_layer_input(m, k));
+		appendStringInfoChar(&s, ',');
+		snprintf(key, sizeof(key), "lstm.weight_hh_l%d", k);
+		append_matrix(&s, key, pz_lstm_w_hh(m, k), 4 * H, H);
+		appendStringInfoChar(&s, ',');
+		snprintf(key, sizeof(key), "lstm.bias_ih_l%d", k);
+		append_matrix(&s, key, pz_lstm_b_ih(m, k), 4 * H, 0);
+		appendStringInfoChar(&s, ',');
+		snprintf(key, sizeof(key), "lstm.bias_hh_l%d", k);
+		append_matrix(&s, key, pz_lstm_b_hh(m, k), 4 * H, 0);
+		appendStringInfoChar(&s, ',');
+	}
+	append_matrix(&s, "linear.weight", pz_lstm_w_lin(m), 1, H);
+	appendStringInfoChar(&s, ',');
+	append_matrix(&s, "linear.bias", pz_lstm_b_lin(m), 1, 0);
+	appendStringInfoChar(&s, '}');
+	pfree(copy.params);
+	PG_RETURN_DATUM(jsonb_from_text(&s));
+}
+
+Datum
+pz_lstm_fn_info(PG_FUNCTION_ARGS)
+{
+	pz_lstm    *m;
+	StringInfoData s;
+
+	need_arg(fcinfo, 0, "weights");
+	m = blob_model(PG_GETARG_BYTEA_PP(0));
+	initStringInfo(&s);
+	appendStringInfo(&s, "{\"input_size\": %d, \"hidden_size\": %d, \"num_layers\": %d, "
+					 "\"window\": %d, \"n_params\": %zu, \"format_version\": %d}",
+					 m->input_size, m->hidden_size, m->num_layers,
+					 m->window, m->n_params, PZ_LSTM_FORMAT_VERSION);
+	pz_lstm_free(m);
+	PG_RETURN_DATUM(jsonb_from_text(&s));
+}
+
+/* ------------------------------------------------------------ forward */
+
+Datum
+pz_lstm_fn_forward(PG_FUNCTION_ARGS)
+{
+	ArrayType  *arr;
+	int			dims[2],
+				T,
+				F;
+	double	   *x;
+	double		y;
+	pz_lstm    *m;
+	pz_lstm_data d;
+	char		reason[PZ_ERRMSG_LEN];
+	pz_status	st;
+
+	need_arg(fcinfo, 0, "weights");
+	need_arg(fcinfo, 1, "input");
+	arr = PG_GETARG_ARRAYTYPE_P(1);
+	if (ARR_NDIM(arr) == 1)
+	{
+		/* a plain series: one feature per time step */
+		x = float8_nd(arr, "input", 1, dims, (long) PZ_LSTM_MAX_WINDOW);
+		T = dims[0];
+		F = 1;
+	}
+	else
+	{
+		x = float8_nd(arr, "input", 2, dims, (long) PZ_LSTM_MAX_WINDOW * PZ_LSTM_MAX_INPUT);
+		T = dims[0];
+		F = dims[1];
+	}
+	if (T < 1 || T > PZ_LSTM_MAX_WINDOW)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("input must have 1 to %d rows (time steps), not %d",
+						PZ_LSTM_MAX_WINDOW, T)));
+	m = blob_model(PG_GETARG_BYTEA_PP(0));
+	if (F != m->input_size)
+	{
+		int			want = m->input_size;
+
+		pz_lstm_free(m);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("input has %d columns (features), the model takes %d", F, want),
+				 errhint("Rows are time steps, columns are features: float8[T][F].")));
+	}
+	d.n = 1;
+	d.T = T;
+	d.F = F;
+	d.x = x;
+	d.y = NULL;
+	d.w = NULL;
+	reason[0] = '\0';
+	st = pz_lstm_predict(m, &d, &y, &pz_pg_cancel, reason);
+	pz_lstm_free(m);
+	if (st != PZ_OK)
+		pz_report(st, reason);
+	if (!isfinite(y))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_EXCEPTION),
+				 errmsg("the network's output is not finite (weights too large?)")));
+	PG_RETURN_FLOAT8(y);
+}
+
+/* --------------------------------------------------------- training */
+
+static int
+fit_on_epoch(void *arg, const pz_lstm_epoch_info *info)
+{
+	ereport(NOTICE,
+			(errmsg("lstm_train: epoch %d/%d, training loss %.6f, validation loss %.6f%s",
+					info->epoch, info->epochs, info->train_loss, info->val_loss,
+					info->improved ? " (best so far)" : "")));
+	return 0;
+}
+
+/* Top-k overlap: |top_k(a) ∩ top_k(b)| / min(k, n); ties by index. */
+static double
+overlap_at(const double *pred, const double *actual, int n, int k)
+{
+	int		   *ia,
+			   *ib;
+	int			i,
+				j,
+				hit = 0;
+
+	if (n == 0)
+		return NAN;
+	k = Min(k, n);
+	ia = palloc(sizeof(int) * n);
+	ib = palloc(sizeof(int) * n);
+	/* selection by rank: element i is in the top k when fewer than k beat it */
+	for (i = 0; i < n; i++)
+	{
+		int			ra = 0,
+					rb = 0;
+
+		for (j = 0; j < n; j++)
+		{
+			if (pred[j] > pred[i] || (pred[j] == pred[i] && j < i))
+				ra++;
+			if (actual[j] > actual[i] || (actual[j] == actual[i] && j < i))
+				rb++;
+		}
+		ia[i] = ra < k;
+		ib[i] = rb < k;
+	}
+	for (i = 0; i < n; i++)
+		hit += ia[i] && ib[i];
+	pfree(ia);
+	pfree(ib);
+	return (double) hit / k;
+}
+
+/*
+ * Predicted scores of windows (unstandardised features x_raw) with a model
+ * and its normalisation; out[n].  Returns a status; frees nothing of m.
+ */
+static pz_status
+predict_scores(const pz_lstm *m, int n, int T, const double *x_raw,
+			   const double *level, const double *mean, const double *std,
+			   double tmean, double tstd, double *out, char *reason)
+{
+	double	   *x = palloc(sizeof(double) * (size_t) n * T * PZ_LSTM_NFEAT);
+	pz_lstm_data d;
+	pz_status	st;
+	int			b;
+
+	memcpy(x, x_raw, sizeof(double) * (size_t) n * T * PZ_LSTM_NFEAT);
+	pz_lstm_standardise(n, T, PZ_LSTM_NFEAT, x, mean, std);
+	d.n = n;
+	d.T = T;
+	d.F = PZ_LSTM_NFEAT;
+	d.x = x;
+	d.y = NULL;
+	d.w = NULL;
+	st = pz_lstm_predict(m, &d, out, &pz_pg_cancel, reason);
+	if (st == PZ_OK)
+		for (b = 0; b < n; b++)
+			out[b] = pz_lstm_score(out[b] * tstd + tmean, level[b]);
+	pfree(x);
+	return st;
+}
+
+static int
+int_arg(FunctionCallInfo fcinfo, int i, const char *what, int lo, int hi)
+{
+	int			v;
+
+	need_arg(fcinfo, i, what);
+	v = PG_GETARG_INT32(i);
+	if (v < lo || v > hi)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be between %d and %d, not %d", what, lo, hi, v)));
+	return v;
+}
+
+static double
+real_arg(FunctionCallInfo fcinfo, int i, const char *what, double lo, double hi,
+		 bool lo_open)
+{
+	double		v;
+
+	need_arg(fcinfo, i, what);
+	v = PG_GETARG_FLOAT8(i);
+	if (!isfinite(v) || v < lo || v > hi || (lo_open && v == lo))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a finite number in %s%g, %g], not %g",
+						what, lo_open ? "(" : "[", lo, hi, v)));
+	return v;
+}
+
+/*
+ * lstm_fit(raw float8[][][], next_score float8[], target_week int[],
+ *          age float8[], hidden, layers, epochs, batch_size, learning_rate,
+ *          dropout, patience, validation_weeks, seed, weighted,
+ *          active_weights bytea, active_mean float8[], active_std float8[],
+ *          active_target_mean float8, active_target_std float8,
+ *          OUT weights bytea, OUT normalisation jsonb, OUT metrics jsonb)
+ */
+Datum
+pz_lstm_fn_fit(PG_FUNCTION_ARGS)
+{
+	int			dims[3],
+				d1[1],
+				n,
+				T,
+				i;
+	double	   *raw,
+			   *next,
+			   *age,
+			   *x,
+			   *xs,
+			   *level,
+			   *y,
+			   *w;
+	int		   *week;
+	int			hidden,
+				layers,
+				epochs,
+				batch,
+				patience,
+				val_weeks,
+				ntr = 0,
+				nva = 0,
+				split_week;
+	double		lr,
+				dropout,
+				tmean = 0,
+				tstd = 0,
+				wsum = 0;
+	double		mean[PZ_LSTM_NFEAT],
+				std[PZ_LSTM_NFEAT];
+	int64		seed;
+	bool		weighted;
+	pz_lstm    *m;
+	pz_lstm_train_opts o;
+	pz_lstm_train_result r;
+	pz_lstm_data dtr,
+				dva;
+	double	   *xtr,
+			   *ytr,
+			   *wtr,
+			   *xva,
+			   *yva,
+			   *wva;
+	int		   *va_idx;
+	char		reason[PZ_ERRMSG_LEN];
+	pz_status	st;
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+	StringInfoData sn,
+				sm;
+	double		val_mse_log = NAN,
+				overlap = NAN,
+				active_mse_log = NAN,
+				active_overlap = NAN;
+	int			last_week_n = 0;
+	bytea	   *blob;
+	bool		have_active;
+	double	   *am = NULL,
+			   *as = NULL;
+	int			dm[1] = {0},
+				ds[1] = {0};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "lstm_fit must return a composite");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	need_arg(fcinfo, 0, "training windows");
+	need_arg(fcinfo, 1, "targets");
+	need_arg(fcinfo, 2, "target weeks");
+	need_arg(fcinfo, 3, "track ages");
+	hidden = int_arg(fcinfo, 4, "hidden", 1, 1024);
+	layers = int_arg(fcinfo, 5, "layers", 1, 8);
+	epochs = int_arg(fcinfo, 6, "epochs", 0, 100000);
+	batch = int_arg(fcinfo, 7, "batch_size", 1, PZ_LSTM_MAX_BATCH);
+	lr = real_arg(fcinfo, 8, "learning_rate", 0.0, 10.0, true);
+	dropout = real_arg(fcinfo, 9, "dropout", 0.0, 0.95, false);
+	patience = int_arg(fcinfo, 10, "patience", 0, 100000);
+	val_weeks = int_arg(fcinfo, 11, "validation_weeks", 0, 1000);
+	need_arg(fcinfo, 12, "seed");
+	seed = PG_GETARG_INT64(12);
+	need_arg(fcinfo, 13, "weighted");
+	weighted = PG_GETARG_BOOL(13);
+
+	raw = float8_nd(PG_GETARG_ARRAYTYPE_P(0), "training windows", 3, dims,
+					(long) PZ_LSTM_MAX_SAMPLES);
+	n = dims[0];
+	T = dims[1];
+	if (dims[2] != PZ_LSTM_NRAW || T < 1 || T > PZ_LSTM_MAX_WINDOW)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("training windows must be float8[n][window][4] (score, plays, likes, skips)")));
+	next = float8_nd(PG_GETARG_ARRAYTYPE_P(1), "targets", 1, d1, n);
+	if (d1[0] != n)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("one target per window is needed")));
+	age = float8_nd(PG_GETARG_ARRAYTYPE_P(3), "track ages", 1, d1, n);
+	if (d1[0] != n)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("one track age per window is needed")));
+	{
+		ArrayType  *wa = PG_GETARG_ARRAYTYPE_P(2);
+		Datum	   *el;
+		bool	   *nu;
+		int			nw;
+
+		if (ARR_ELEMTYPE(wa) != INT4OID || ARR_NDIM(wa) != 1)
+			ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+							errmsg("target weeks must be a one-dimensional int[]")));
+		deconstruct_array(wa, INT4OID, 4, true, TYPALIGN_INT, &el, &nu, &nw);
+		if (nw != n)
+			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+							errmsg("one target week per window is needed")));
+		week = palloc(sizeof(int) * Max(n, 1));
+		for (i = 0; i < n; i++)
+		{
+			if (nu[i])
+				ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+								errmsg("target weeks must not contain NULL")));
+			week[i] = DatumGetInt32(el[i]);
+		}
+	}
+
+	/* time split: the last val_weeks distinct target weeks validate */
+	split_week = INT_MAX;
+	if (val_weeks > 0)
+	{
+		int			found = 0,
+					cur = INT_MAX;
+
+		while (found < val_weeks)
+		{
+			int			best = INT_MIN;
+
+			for (i = 0; i < n; i++)
+				if (week[i] < cur && week[i] > best)
+					best = week[i];
+			if (best == INT_MIN)
+				break;
+			cur = best;
+			found++;
+		}
+		if (found < val_weeks)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("not enough history: %d week(s) with training windows, "
+							"validation_weeks = %d leaves none to train on", found, val_weeks)));
+		split_week = cur;
+	}
+	for (i = 0; i < n; i++)
+	{
+		if (week[i] < split_week)
+			ntr++;
+		else
+			nva++;
+	}
+	if (ntr < 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("not enough history: no training window before the validation weeks")));
+
+	/* features */
+	x = palloc(sizeof(double) * (size_t) n * T * PZ_LSTM_NFEAT);
+	level = palloc(sizeof(double) * Max(n, 1));
+	y = palloc(sizeof(double) * Max(n, 1));
+	w = palloc(sizeof(double) * Max(n, 1));
+	pz_lstm_features(n, T, raw, age, x, level);
+	for (i = 0; i < n; i++)
+	{
+		y[i] = pz_lstm_target(next[i], level[i]);
+		/* hits count more, as in the prototype; log-damped, mean 1 below */
+		w[i] = weighted ? 1.0 + log1p(Max(next[i], 0.0)) : 1.0;
+	}
+	xtr = palloc(sizeof(double) * (size_t) ntr * T * PZ_LSTM_NFEAT);
+	ytr = palloc(sizeof(double) * ntr);
+	wtr = palloc(sizeof(double) * ntr);
+	xva = palloc(sizeof(double) * (size_t) Max(nva, 1) * T * PZ_LSTM_NFEAT);
+	yva = palloc(sizeof(double) * Max(nva, 1));
+	wva = palloc(sizeof(double) * Max(nva, 1));
+	va_idx = palloc(sizeof(int) * Max(nva, 1));
+	{
+		int			a = 0,
+					c = 0;
+		size_t		ws = (size_t) T * PZ_LSTM_NFEAT;
+
+		for (i = 0; i < n; i++)
+		{
+			if (week[i] < split_week)
+			{
+				memcpy(xtr + a * ws, x + i * ws, ws * sizeof(double));
+				ytr[a] = y[i];
+				wtr[a] = w[i];
+				wsum += w[i];
+				a++;
+			}
+			else
+			{
+				memcpy(xva + c * ws, x + i * ws, ws * sizeof(double));
+				yva[c] = y[i];
+				wva[c] = w[i];
+				va_idx[c] = i;
+				c++;
+			}
+		}
+	}
+	/* normalisation from the training part only */
+	pz_lstm_feature_stats(ntr, T, PZ_LSTM_NFEAT, xtr, mean, std);
+	pz_lstm_feature_stats(ntr, 1, 1, ytr, &tmean, &tstd);
+	xs = palloc(sizeof(double) * (size_t) Max(nva, 1) * T * PZ_LSTM_NFEAT);
+	memcpy(xs, xva, sizeof(double) * (size_t) nva * T * PZ_LSTM_NFEAT);	/* raw copy */
+	pz_lstm_standardise(ntr, T, PZ_LSTM_NFEAT, xtr, mean, std);
+	pz_lstm_standardise(nva, T, PZ_LSTM_NFEAT, xva, mean, std);
+	for (i = 0; i < ntr; i++)
+	{
+		ytr[i] = (ytr[i] - tmean) / tstd;
+		wtr[i] *= ntr / wsum;
+	}
+	for (i = 0; i < nva; i++)
+	{
+		yva[i] = (yva[i] - tmean) / tstd;
+		wva[i] *= ntr / wsum;
+	}
+
+	dtr.n = ntr;
+	dtr.T = T;
+	dtr.F = PZ_LSTM_NFEAT;
+	dtr.x = xtr;
+	dtr.y = ytr;
+	dtr.w = wtr;
+	dva = dtr;
+	dva.n = nva;
+	dva.x = xva;
+	dva.y = yva;
+	dva.w = wva;
+
+	/* the active model's normalisation, parsed before anything is malloc'd */
+	have_active = !PG_ARGISNULL(14) && !PG_ARGISNULL(15) && !PG_ARGISNULL(16) &&
+		!PG_ARGISNULL(17) && !PG_ARGISNULL(18);
+	if (have_active)
+	{
+		am = float8_nd(PG_GETARG_ARRAYTYPE_P(15), "active mean", 1, dm, 64);
+		as = float8_nd(PG_GETARG_ARRAYTYPE_P(16), "active std", 1, ds, 64);
+	}
+
+	pz_lstm_train_opts_default(&o);
+	o.epochs = epochs;
+	o.batch_size = batch;
+	o.lr = lr;
+	o.dropout = dropout;
+	o.patience = patience;
+	o.seed = (uint64_t) seed;
+	o.clip_norm = 5.0;
+	o.on_epoch = fit_on_epoch;
+	o.on_epoch_arg = NULL;
+	o.cancel = &pz_pg_cancel;
+	reason[0] = '\0';
+	st = pz_lstm_create(PZ_LSTM_NFEAT, hidden, layers, &m, reason);
+	if (st != PZ_OK)
+		pz_report(st, reason);
+	m->window = T;
+	pz_lstm_init(m, (uint64_t) seed);
+	st = pz_lstm_train(m, &dtr, nva > 0 ? &dva : NULL, &o, &r, reason);
+	if (st != PZ_OK)
+	{
+		pz_lstm_free(m);
+		pz_report(st, reason);
+	}
+
+	/* validation metrics in the original scale */
+	if (nva > 0)
+	{
+		double	   *pred = palloc(sizeof(double) * nva);
+		double	   *lv = palloc(sizeof(double) * nva);
+		double	   *pl = palloc(sizeof(double) * nva);
+		double	   *al = palloc(sizeof(double) * nva);
+		int			maxw = INT_MIN;
+		double		s = 0;
+
+		for (i = 0; i < nva; i++)
+		{
+			lv[i] = level[va_idx[i]];
+			maxw = Max(maxw, week[va_idx[i]]);
+		}
+		st = predict_scores(m, nva, T, xs, lv, mean, std, tmean, tstd, pred, reason);
+		if (st != PZ_OK)
+		{
+			pz_lstm_free(m);
+			pz_report(st, reason);
+		}
+		for (i = 0; i < nva; i++)
+		{
+			double		e = log1p(pred[i]) - log1p(Max(next[va_idx[i]], 0.0));
+
+			s += e * e;
+		}
+		val_mse_log = s / nva;
+		for (i = 0; i < nva; i++)
+			if (week[va_idx[i]] == maxw)
+			{
+				pl[last_week_n] = pred[i];
+				al[last_week_n] = next[va_idx[i]];
+				last_week_n++;
+			}
+		overlap = overlap_at(pl, al, last_week_n, 50);
+
+		/* the active model on the same windows, for the activation rule */
+		if (have_active)
+		{
+			pz_lstm    *a = NULL;
+			pz_status	ast;
+			char		aerr[PZ_ERRMSG_LEN];
+			bytea	   *ab = PG_GETARG_BYTEA_PP(14);
+
+			ast = pz_lstm_deserialize((const unsigned char *) VARDATA_ANY(ab),
+									  VARSIZE_ANY_EXHDR(ab), &a, aerr);
+			if (ast == PZ_OK && a->input_size == PZ_LSTM_NFEAT &&
+				dm[0] == PZ_LSTM_NFEAT && ds[0] == PZ_LSTM_NFEAT &&
+				(a->window == 0 || a->window == T))
+			{
+				ast = predict_scores(a, nva, T, xs, lv, am, as, PG_GETARG_FLOAT8(17),
+									 PG_GETARG_FLOAT8(18), pred, aerr);
+				if (ast == PZ_OK)
+				{
+					s = 0;
+					for (i = 0; i < nva; i++)
+					{
+						double		e = log1p(pred[i]) - log1p(Max(next[va_idx[i]], 0.0));
+
+						s += e * e;
+					}
+					active_mse_log = s / nva;
+					last_week_n = 0;
+					for (i = 0; i < nva; i++)
+						if (week[va_idx[i]] == maxw)
+							pl[last_week_n++] = pred[i];
+					active_overlap = overlap_at(pl, al, last_week_n, 50);
+				}
+			}
+			pz_lstm_free(a);
+			if (ast == PZ_ECANCELLED)
+			{
+				pz_lstm_free(m);
+				pz_report(ast, aerr);
+			}
+		}
+	}
+
+	blob = model_blob_and_free(m);
+
+	initStringInfo(&sn);
+	appendStringInfo(&sn, "{\"feature_version\": %d, \"window\": %d, \"features\": [",
+					 PZ_LSTM_FEATURE_VERSION, T);
+	for (i = 0; i < PZ_LSTM_NFEAT; i++)
+		appendStringInfo(&sn, "%s\"%s\"", i ? ", " : "", pz_lstm_feature_names[i]);
+	appendStringInfoString(&sn, "], \"mean\": ");
+	append_doubles(&sn, mean, PZ_LSTM_NFEAT);
+	appendStringInfoString(&sn, ", \"std\": ");
+	append_doubles(&sn, std, PZ_LSTM_NFEAT);
+	appendStringInfo(&sn, ", \"target_mean\": %.17g, \"target_std\": %.17g, "
+					 "\"target\": \"log1p(next score) - level\"}", tmean, tstd);
+
+	initStringInfo(&sm);
+#define JNUM(v) (isfinite(v) ? psprintf("%.10g", (v)) : "null")
+	appendStringInfo(&sm, "{\"train_windows\": %d, \"validation_windows\": %d, "
+					 "\"epochs_run\": %d, \"best_epoch\": %d, \"stopped_early\": %s, "
+					 "\"final_train_loss\": %s, \"best_val_loss\": %s, "
+					 "\"val_mse_log1p\": %s, \"val_overlap_at_50\": %s, "
+					 "\"val_last_week_tracks\": %d, \"active_val_mse_log1p\": %s, "
+					 "\"active_val_overlap_at_50\": %s}",
+					 ntr, nva, r.epochs_run, r.best_epoch,
+					 r.stopped_early ? "true" : "false",
+					 JNUM(r.final_train_loss), JNUM(r.best_val_loss),
+					 JNUM(val_mse_log), JNUM(overlap), last_week_n,
+					 JNUM(active_mse_log), JNUM(active_overlap));
+#undef JNUM
+	values[0] = PointerGetDatum(blob);
+	values[1] = jsonb_from_text(&sn);
+	values[2] = jsonb_from_text(&sm);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/*
+ * lstm_apply(weights bytea, mean float8[], std float8[], target_mean,
+ *            target_std, raw float8[][][], age float8[]) -> float8[]
+ */
+Datum
+pz_lstm_fn_apply(PG_FUNCTION_ARGS)
+{
+	int			dims[3],
+				dm[1],
+				ds[1],
+				da[1],
+				n,
+				T,
+				i;
+	double	   *mean,
+			   *std,
+			   *raw,
+			   *age,
+			   *x,
+			   *level,
+			   *out,
+				tmean,
+				tstd;
+	pz_lstm    *m;
+	char		reason[PZ_ERRMSG_LEN];
+	pz_status	st;
+	Datum	   *el;
+
+	for (i = 0; i < 7; i++)
+		need_arg(fcinfo, i, "lstm_apply argument");
+	mean = float8_nd(PG_GETARG_ARRAYTYPE_P(1), "normalisation mean", 1, dm, 64);
+	std = float8_nd(PG_GETARG_ARRAYTYPE_P(2), "normalisation std", 1, ds, 64);
+	tmean = PG_GETARG_FLOAT8(3);
+	tstd = PG_GETARG_FLOAT8(4);
+	if (dm[0] != PZ_LSTM_NFEAT || ds[0] != PZ_LSTM_NFEAT || !isfinite(tmean) ||
+		!(tstd > 0) || !isfinite(tstd))
+		ereport(ERROR,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("the model's normalisation is malformed (expected %d feature means and standard deviations)",
+						PZ_LSTM_NFEAT)));
+	for (i = 0; i < PZ_LSTM_NFEAT; i++)
+		if (!(std[i] > 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("the model's normalisation has a non-positive standard deviation")));
+	raw = float8_nd(PG_GETARG_ARRAYTYPE_P(5), "windows", 3, dims, (long) PZ_LSTM_MAX_SAMPLES);
+	n = dims[0];
+	T = dims[1];
+	if (dims[2] != PZ_LSTM_NRAW)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("windows must be float8[n][window][4] (score, plays, likes, skips)")));
+	age = float8_nd(PG_GETARG_ARRAYTYPE_P(6), "track ages", 1, da, n);
+	if (da[0] != n)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("one track age per window is needed")));
+	m = blob_model(PG_GETARG_BYTEA_PP(0));
+	if (m->input_size != PZ_LSTM_NFEAT)
+	{
+		int			f = m->input_size;
+
+		pz_lstm_free(m);
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("this model takes %d features per week, lstm_predict needs a model trained by lstm_train (%d features)",
+						f, PZ_LSTM_NFEAT),
+				 errhint("Use lstm_forward to run an imported network on raw inputs.")));
+	}
+	x = palloc(sizeof(double) * (size_t) n * T * PZ_LSTM_NFEAT);
+	level = palloc(sizeof(double) * n);
+	out = palloc(sizeof(double) * n);
+	pz_lstm_features(n, T, raw, age, x, level);
+	reason[0] = '\0';
+	st = predict_scores(m, n, T, x, level, mean, std, tmean, tstd, out, reason);
+	pz_lstm_free(m);
+	if (st != PZ_OK)
+		pz_report(st, reason);
+	el = palloc(sizeof(Datum) * n);
+	for (i = 0; i < n; i++)
+		el[i] = Float8GetDatum(out[i]);
+	PG_RETURN_ARRAYTYPE_P(construct_array(el, n, FLOAT8OID, 8, FLOAT8PASSBYVAL,
+										  TYPALIGN_DOUBLE));
+}
