@@ -39,3 +39,19 @@ SELECT q AS query, pg_temp.error_of(q) AS error FROM (VALUES
 	($q$SELECT pozytywka.pooled_ar_forecast(ARRAY[[1, 2]]::float8[], ARRAY[true], 1, 'NaN')$q$),
 	($q$SELECT pozytywka.pooled_ar_forecast(NULL, ARRAY[true], 1, 0)$q$)
 ) AS t (q);
+
+-- the ensemble: a weighted geometric mean of 1 + the members' forecasts,
+-- over the members available at the origin (here pooled and naive)
+UPDATE pozytywka.ensemble_members SET weight = 3 WHERE name = 'pooled';
+DELETE FROM pozytywka.ensemble_members WHERE name = 'lstm';
+SELECT pozytywka.ensemble_available('2024-05-06') AS with_one_member;
+INSERT INTO pozytywka.ensemble_members VALUES ('naive', 1);
+SELECT pozytywka.ensemble_available('2024-05-06') AS with_two_members;
+SELECT count(*) AS tracks,
+	   max(abs(e.predicted_score
+			   - (exp((3 * ln(1 + greatest(p.predicted_score, 0)) + ln(1 + greatest(n.predicted_score, 0))) / 4) - 1)))
+		 < 1e-9 AS is_weighted_geometric_mean
+  FROM pozytywka.forecast_ensemble('2024-05-06') AS e
+  JOIN pozytywka.forecast_pooled('2024-05-06') AS p USING (track_id)
+  JOIN pozytywka.forecast_naive('2024-05-06') AS n USING (track_id);
+SELECT rank, track_id, model FROM top_tracks_next_week(3, 'ensemble');
