@@ -3,7 +3,7 @@
 
 -- Compute and cache, for the origin week as_of (default: the latest
 -- complete week), the forecasts of the given model kinds (default: every
--- kind) and the automatic choice.  Returns what was done.
+-- kind and then the automatic choice).  Returns what was done.
 CREATE FUNCTION @extschema@.refresh_forecasts(origin date DEFAULT NULL,
 											  models text[] DEFAULT NULL)
 RETURNS TABLE (model text, as_of date, cached boolean, seconds double precision)
@@ -27,7 +27,10 @@ BEGIN
 		RETURN QUERY SELECT k, o, fresh, r.seconds
 					   FROM pozytywka.forecast_runs AS r WHERE r.model = k AND r.as_of = o;
 	END LOOP;
-	RETURN QUERY SELECT 'auto -> ' || pozytywka.cache_auto_choice(o), o, true, NULL::float8;
+	-- the automatic choice backtests every candidate: part of a full refresh
+	IF models IS NULL THEN
+		RETURN QUERY SELECT 'auto -> ' || pozytywka.cache_auto_choice(o), o, true, NULL::float8;
+	END IF;
 END;
 $$;
 COMMENT ON FUNCTION @extschema@.refresh_forecasts(date, text[]) IS
