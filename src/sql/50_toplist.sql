@@ -331,21 +331,37 @@ BEGIN
 	END IF;
 	origin := pozytywka.resolve_as_of(as_of);
 	kind := pozytywka.resolve_model(model_type, origin);
+	-- Only the tracks that can make the list (the n best forecasts and any
+	-- tied with the n-th) are joined with last week's scores and the
+	-- catalogue, so a cached list costs little more than reading the cache.
 	RETURN QUERY
-	WITH lw AS MATERIALIZED (
-		SELECT ws.track_id, ws.score FROM pozytywka.weekly_scores AS ws WHERE ws.week = origin
-	), f AS MATERIALIZED (
+	WITH f AS MATERIALIZED (
 		SELECT mf.track_id, mf.predicted_score FROM pozytywka.model_forecasts(kind, origin) AS mf
+	), cut AS (
+		SELECT f.predicted_score FROM f ORDER BY f.predicted_score DESC OFFSET n - 1 LIMIT 1
+	), top AS (
+		SELECT f.track_id, f.predicted_score
+		  FROM f
+		 WHERE f.predicted_score >= coalesce((SELECT cut.predicted_score FROM cut), '-infinity')
+	), lw AS (
+		SELECT h.track_id, sum(h.score) AS score
+		  FROM (SELECT ws.track_id, s.w_play * ws.plays + s.w_like * ws.likes - s.w_skip * ws.skips AS score
+				  FROM pozytywka.weekly_stats AS ws, pozytywka.effective_settings AS s
+				 WHERE ws.week = origin AND ws.track_id IN (SELECT top.track_id FROM top)
+				UNION ALL
+				SELECT iw.track_id, s.w_play * iw.plays + s.w_like * iw.likes - s.w_skip * iw.skips
+				  FROM pozytywka.imported_weekly_stats AS iw, pozytywka.effective_settings AS s
+				 WHERE iw.week = origin AND iw.track_id IN (SELECT top.track_id FROM top)) AS h
+		 GROUP BY h.track_id
 	)
-	SELECT (row_number() OVER (ORDER BY f.predicted_score DESC,
-										 lw.score DESC NULLS LAST, f.track_id))::integer,
-		   f.track_id, t.name, a.name, f.predicted_score, coalesce(lw.score, 0), kind
-	  FROM f
-	  LEFT JOIN lw ON lw.track_id = f.track_id
-	  LEFT JOIN pozytywka.tracks AS t ON t.id = f.track_id
+	SELECT (row_number() OVER (ORDER BY top.predicted_score DESC,
+										 lw.score DESC NULLS LAST, top.track_id))::integer,
+		   top.track_id, t.name, a.name, top.predicted_score, coalesce(lw.score, 0), kind
+	  FROM top
+	  LEFT JOIN lw ON lw.track_id = top.track_id
+	  LEFT JOIN pozytywka.tracks AS t ON t.id = top.track_id
 	  LEFT JOIN pozytywka.artists AS a ON a.id = t.id_artist
-	 WHERE f.predicted_score IS NOT NULL
-	 ORDER BY f.predicted_score DESC, lw.score DESC NULLS LAST, f.track_id
+	 ORDER BY top.predicted_score DESC, lw.score DESC NULLS LAST, top.track_id
 	 LIMIT n;
 END;
 $$;
