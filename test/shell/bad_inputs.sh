@@ -106,7 +106,7 @@ for k in "${!good_lines[@]}"; do
 	good_line "$k" $seq_no >>"$dir/$k.jsonl"
 	good_lines[$k]=$((${good_lines[$k]} + 1))
 done
-PGDATABASE=$DB_EMPTY "$(pg_config --bindir)/pozytywka-import" "$dir" >"$dir/out.txt" 2>&1
+PGDATABASE=$DB_EMPTY "$PWD/bin/pozytywka-import" "$dir" >"$dir/out.txt" 2>&1
 ok $? "pozytywka-import runs over the files of bad lines"
 sed 's/^/#   /' "$dir/out.txt"
 declare -A reasons
