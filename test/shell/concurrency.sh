@@ -69,6 +69,11 @@ stale=$(q "SELECT count(*) FROM pozytywka.forecast_runs AS r,
 	                         EXCEPT SELECT c.track_id, c.predicted_score FROM pozytywka.forecast_cache AS c WHERE c.model = r.model AND c.as_of = r.as_of)) AS d LIMIT 1) AS x")
 [ "$stale" = 0 ]
 ok $? "every cached forecast equals a fresh computation ($(q "SELECT count(*) FROM pozytywka.forecast_runs") cached runs, $stale stale)"
+[ "$stale" = 0 ] || q "SELECT r.model, r.as_of, r.computed_at, (SELECT count(*) FROM pozytywka.forecast_cache c WHERE c.model = r.model AND c.as_of = r.as_of),
+	(SELECT count(*) FROM pozytywka.compute_forecasts(r.model, r.as_of)),
+	(SELECT string_agg(concat_ws(':', x.track_id, x.predicted_score, f.predicted_score), ' ') FROM (SELECT * FROM pozytywka.forecast_cache c WHERE c.model = r.model AND c.as_of = r.as_of) x
+	   FULL JOIN pozytywka.compute_forecasts(r.model, r.as_of) f ON f.track_id = x.track_id WHERE x.predicted_score IS DISTINCT FROM f.predicted_score)
+	FROM pozytywka.forecast_runs r" | cut -c1-600 | sed 's/^/#   stale: /'
 
 echo "# load held: 6 clients (2 readers, 2 writers, 1 bulk writer, 1 refresher) x $SECS s on loopback:"
 for f in "${figures[@]}"; do echo "#   $f"; done
