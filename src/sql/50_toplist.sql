@@ -505,7 +505,15 @@ BEGIN
 			RAISE EXCEPTION 'as_of must be a date string YYYY-MM-DD, not %', request -> 'as_of'
 				USING ERRCODE = 'invalid_parameter_value';
 		END IF;
-		req_as_of := (request ->> 'as_of')::date;
+		-- the pattern admits 2024-02-30: a day that does not exist is a
+		-- malformed request too, not a date/time overflow (22008)
+		BEGIN
+			req_as_of := (request ->> 'as_of')::date;
+		EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+			RAISE EXCEPTION 'as_of must be a date string YYYY-MM-DD, not %', request -> 'as_of'
+				USING ERRCODE = 'invalid_parameter_value',
+					  DETAIL = 'That day does not exist.';
+		END;
 	END IF;
 
 	SELECT coalesce(jsonb_agg(t.track_id ORDER BY t.rank), '[]'::jsonb), min(t.model)

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Cancellation: pg_cancel_backend and statement_timeout stop the longest
+# operations within one second.  Data: 20,000 tracks x 52 weeks of weekly
+# counts in pozytywka.imported_weekly_stats (1.04 M rows) and a 200,000-line
+# sessions export.  Each operation is started, left running for 0.8 s (so it
+# is in the middle of its work), cancelled; the latency is the time from the
+# cancel (server clock) to the client having its error (same clock).
+# Operations: backtest over all models, the pooled model (C core), the top
+# list over 20,000 candidates, refresh_forecasts, a big import.
+set -u
+cd "$(dirname "$0")/../.."
+DB=pz_cancel
+BOUND=1.0
+n=0
+ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
+q() { psql -X -At -v ON_ERROR_STOP=1 -d $DB -c "$1"; }
+IMPORT="$PWD/bin/pozytywka-import"
+tmp=$(mktemp -d /tmp/pz_cancel.XXXXXX)
+chmod 755 "$tmp"
+dropdb --if-exists $DB 2>/dev/null
+createdb $DB && q "CREATE EXTENSION pozytywka" >/dev/null || { echo "Bail out! no database"; exit 1; }
+q "INSERT INTO pozytywka.imported_weekly_stats (track_id, week, plays, likes, skips)
+   SELECT 't' || t, date '2024-01-01' + 7 * w, (hashint4(t * 100 + w) & 1023) % (1 + t % 97), t % 5, w % 3
+     FROM generate_series(1, 20000) AS t, generate_series(0, 51) AS w" >/dev/null
+ok $? "20,000 tracks x 52 weeks loaded"
+
+# wait_active <app>: until a backend of that application_name runs a query
+wait_active() {
+	for _ in $(seq 1 200); do
+		[ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = '$1' AND state = 'active' AND query ~* '${2:-.}'")" -ge 1 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# cancel_test <label> <how: cancel|timeout> <command...>: the command runs
+# in the background with PGAPPNAME set; prints nothing, records figures
+results=()
+cancel_test() {
+	local label=$1 how=$2 app="pz_cancel_$n" t0 t1 lat rc bound=${BOUND_CASE:-$BOUND}
+	shift 2
+	rm -f "$tmp/end" "$tmp/out"
+	if [ "$how" = timeout ]; then
+		# the timeout counts from the start of the statement that is
+		# running: a watcher records the query_start of the client's
+		# statements (the importer runs several)
+		printf "SELECT extract(epoch FROM query_start) FROM pg_stat_activity WHERE application_name = '%s' AND state = 'active'\n\\watch 0.05\n" "$app" >"$tmp/watch.sql"
+		psql -X -At -d $DB -f "$tmp/watch.sql" >"$tmp/starts" 2>/dev/null &
+		local watcher=$!
+		(PGAPPNAME=$app PGOPTIONS="-c statement_timeout=1000" "$@" >"$tmp/out" 2>&1; echo $? >"$tmp/rc"; date +%s.%N >"$tmp/end") &
+		wait $!
+		kill $watcher 2>/dev/null
+		wait $watcher 2>/dev/null
+		t0=$(grep -E '^[0-9]' "$tmp/starts" | sort -n | tail -1)
+		[ -n "$t0" ] || { ok 1 "$label: the statement was never seen running"; return; }
+		t0=$(echo "$t0 + 1.0" | bc)
+	else
+		(PGAPPNAME=$app "$@" >"$tmp/out" 2>&1; echo $? >"$tmp/rc"; date +%s.%N >"$tmp/end") &
+		local bg=$!
+		wait_active $app "${WAIT_FOR:-.}" || { ok 1 "$label: never started"; cat "$tmp/out"; return; }
+		sleep 0.8
+		if [ -f "$tmp/end" ]; then
+			ok 1 "$label: finished before it could be cancelled (make the data bigger)"
+			return
+		fi
+		t0=$(q "SELECT extract(epoch FROM clock_timestamp()) FROM pg_stat_activity WHERE application_name = '$app' AND pg_cancel_backend(pid) LIMIT 1")
+		wait $bg
+		[ -n "$t0" ] || { ok 1 "$label: finished before it could be cancelled (make the data bigger)"; return; }
+	fi
+	t1=$(cat "$tmp/end")
+	rc=$(cat "$tmp/rc")
+	lat=$(echo "$t1 - $t0" | bc)
+	grep -qE 'canceling statement due to (user request|statement timeout)' "$tmp/out" && [ "$rc" != 0 ]
+	ok $? "$label: stopped with 'canceling statement' (57014)"
+	[ "$rc" != 0 ] && grep -qE 'canceling statement' "$tmp/out" || sed 's/^/#   /' "$tmp/out" | head -5
+	[ "$(echo "$lat < $bound && $lat > -0.5" | bc)" = 1 ]
+	ok $? "$label: stopped $(printf '%.3f' "$lat") s after the $how (bound ${bound} s)"
+	results+=("$(printf '%-58s %-8s %8.3f s' "$label" "$how" "$lat")")
+}
+sqlcmd() { psql -X -At -d $DB -c "$1"; }
+
+cancel_test "backtest_top_tracks(50, 8, 'all')" cancel sqlcmd "SELECT count(*) FROM backtest_top_tracks(50, 8, 'all')"
+cancel_test "backtest_top_tracks(50, 8, 'all')" timeout sqlcmd "SELECT count(*) FROM backtest_top_tracks(50, 8, 'all')"
+cancel_test "top_tracks_next_week(50, 'pooled') (C core)" cancel sqlcmd "SELECT count(*) FROM top_tracks_next_week(50, 'pooled')"
+cancel_test "top_tracks_next_week(50, 'pooled') (C core)" timeout sqlcmd "SELECT count(*) FROM top_tracks_next_week(50, 'pooled')"
+# the C core alone: a 160,000 x 52 matrix built beforehand (building it is
+# PostgreSQL's array code, not ours), so that the cancel lands in the core
+q "CREATE TABLE pz_matrix AS
+   WITH m AS (SELECT array_agg(pozytywka.left_pad(s.series, 52) ORDER BY s.track_id) AS x, array_agg(true) AS p
+                FROM pozytywka.candidate_series('2024-12-23') AS s)
+   SELECT m.x || m.x || m.x || m.x || m.x || m.x || m.x || m.x AS x, m.p || m.p || m.p || m.p || m.p || m.p || m.p || m.p AS p FROM m" >/dev/null
+# KNOWN ISSUE (docs/hardening.md): at 8x the brief's size the call has a
+# stretch of ~1 s without an interrupt check (detoasting/deconstructing the
+# 66 MB argument and the glue's copy loop), so this case gets a 2 s bound
+BOUND_CASE=2.0 cancel_test "pooled_ar_forecast on 160,000 x 52 directly (C core)" cancel sqlcmd "SELECT cardinality(pozytywka.pooled_ar_forecast(x, p, 12, 1e-3)) FROM pz_matrix"
+cancel_test "weekly_refresh() (every model, auto choice, dashboard list)" cancel sqlcmd "SELECT weekly_refresh()"
+
+# a big import: 200,000 events
+python3 - "$tmp" <<'PY'
+import sys, datetime
+d = sys.argv[1]
+start = datetime.datetime(2024, 1, 1)
+with open(d + "/sessions.jsonl", "w") as f:
+    for i in range(200000):
+        t = start + datetime.timedelta(seconds=i * 97)
+        f.write('{"session_id": %d, "timestamp": "%s", "user_id": %d, "track_id": "t%d", "event_type": "%s"}\n'
+                % (i // 5, t.strftime("%Y-%m-%dT%H:%M:%S.%f"), i % 997, (i * 7919) % 5000, ("play", "play", "skip", "like")[i % 4]))
+PY
+imp() { PGDATABASE=$DB "$IMPORT" "$tmp"; }
+before=$(q "SELECT count(*) FROM pozytywka.sessions")
+WAIT_FOR="COPY|import_staged" cancel_test "pozytywka-import of 200,000 events" cancel imp
+[ "$(q "SELECT count(*) FROM pozytywka.sessions")" = "$before" ] && [ "$(q "SELECT count(*) FROM pozytywka.import_runs")" = 0 ]
+ok $? "the cancelled import left nothing (no events, no import_runs row)"
+cancel_test "pozytywka-import of 200,000 events" timeout imp
+[ "$(q "SELECT count(*) FROM pozytywka.sessions")" = "$before" ]
+ok $? "the timed-out import left nothing"
+
+# the server survived every cancel and is usable
+[ "$(q "SELECT count(*) FROM top_tracks_next_week(10, 'naive')")" = 10 ]
+ok $? "the backend works after the cancels"
+
+echo "# cancellation latencies (cancel/timeout -> client has the error):"
+for r in "${results[@]}"; do echo "#   $r"; done
+dropdb $DB
+rm -rf "$tmp"
+echo "1..$n"
