@@ -34,14 +34,23 @@ CREATE TABLE pozytywka.auto_choice (
 	computed_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp()
 );
 
+-- The lock is taken in a statement of its own: it waits for a refresh in
+-- progress (cache_forecasts() holds SHARE ROW EXCLUSIVE) to commit, and the
+-- DELETEs after it, with a snapshot taken after the wait (READ COMMITTED),
+-- see and drop the rows that refresh just wrote.  (A DELETE alone could take
+-- its snapshot before waiting for the lock and miss them: a lost
+-- invalidation, found by test/shell/concurrency.sh.)
 CREATE FUNCTION pozytywka.invalidate_forecasts(from_week date)
 RETURNS void
-LANGUAGE sql
+LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+	LOCK TABLE pozytywka.forecast_runs IN ROW EXCLUSIVE MODE;
 	DELETE FROM pozytywka.forecast_runs AS r WHERE r.as_of >= from_week;
 	-- the choice for as_of is backtested on weeks up to as_of
 	DELETE FROM pozytywka.auto_choice AS c WHERE c.as_of >= from_week;
+END;
 $$;
 
 CREATE FUNCTION pozytywka.history_changed()

@@ -59,6 +59,7 @@ BEGIN
 		pozytywka.weekly_history, pozytywka.weekly_scores, pozytywka.settings,
 		pozytywka.effective_settings, pozytywka.model_kinds, pozytywka.auto_preference,
 		pozytywka.auto_choice, pozytywka.forecast_runs, pozytywka.forecast_cache,
+		pozytywka.ensemble_members, pozytywka.models,
 		pozytywka.tracks, pozytywka.artists, pozytywka.top_tracks_snapshot TO %I', grantee);
 	EXECUTE format('GRANT EXECUTE ON FUNCTION
 		@extschema@.top_tracks_next_week(integer, text, date),
@@ -96,11 +97,21 @@ BEGIN
 	EXECUTE format('GRANT USAGE ON SEQUENCE pozytywka.import_runs_run_id_seq,
 		pozytywka.import_rejects_reject_id_seq TO %I', grantee);
 	EXECUTE format('GRANT EXECUTE ON FUNCTION @extschema@.import_staged(text, text) TO %I', grantee);
+	-- training: lstm_train reads the history and registers (and may
+	-- activate) a model; the weekly job refreshes the cache and the list
+	EXECUTE format('GRANT SELECT ON pozytywka.settings, pozytywka.effective_settings,
+		pozytywka.model_kinds, pozytywka.auto_preference, pozytywka.ensemble_members,
+		pozytywka.weekly_history, pozytywka.weekly_scores TO %I', grantee);
+	EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pozytywka.models TO %I', grantee);
+	EXECUTE format('GRANT USAGE ON SEQUENCE pozytywka.models_model_id_seq TO %I', grantee);
+	EXECUTE format('GRANT INSERT, UPDATE ON pozytywka.forecast_runs, pozytywka.forecast_cache,
+		pozytywka.auto_choice TO %I', grantee);
+	EXECUTE format('GRANT SELECT, INSERT, DELETE ON pozytywka.top_tracks_snapshot TO %I', grantee);
 END;
 $$;
 REVOKE ALL ON FUNCTION @extschema@.grant_loader_access(name) FROM PUBLIC;
 COMMENT ON FUNCTION @extschema@.grant_loader_access(name) IS
-	'Let a role run pozytywka-import and insert, update and delete events and weekly counts';
+	'Let a role run pozytywka-import, insert, update and delete events and weekly counts, train models and run the weekly refresh';
 
 CREATE FUNCTION @extschema@.revoke_pozytywka_access(grantee name)
 RETURNS void

@@ -32,7 +32,7 @@ with open(d + "/tracks.jsonl", "w") as f:
         f.write(json.dumps({"id": "t%d" % i, "name": "Track %d" % i, "id_artist": "a%d" % (i % 20)}) + "\n")
 PY
 for d in $DB $REF; do
-	dropdb --if-exists $d 2>/dev/null
+	dropdb --force --if-exists $d 2>/dev/null
 	createdb $d && psql -X -q -d $d -c "CREATE EXTENSION pozytywka" || { echo "Bail out! no database"; exit 1; }
 done
 PGDATABASE=$REF "$IMPORT" "$tmp/plain" >"$tmp/ref.out" 2>&1
@@ -59,7 +59,7 @@ PGDATABASE=$DB "$IMPORT" "$tmp/plain" >/dev/null 2>&1
 ok $? "after the fault is gone, running it again gives the data of one clean run"
 
 # ---- 2. SIGKILL of the importer (and its psql) during the COPY
-dropdb $DB && createdb $DB && q "CREATE EXTENSION pozytywka" >/dev/null
+dropdb --force $DB && createdb $DB && q "CREATE EXTENSION pozytywka" >/dev/null
 big=$(mktemp -d /tmp/pz_atom_big.XXXXXX)
 chmod 755 "$big"
 python3 test/hardening/make_sessions.py "$big" 400000 2
@@ -84,7 +84,7 @@ PGDATABASE=$DB "$IMPORT" "$tmp/plain" >/dev/null 2>&1
 ok $? "running the import again gives the data of one clean run"
 
 # ---- 3. a truncated .jsonl.gz
-dropdb $DB && createdb $DB && q "CREATE EXTENSION pozytywka" >/dev/null
+dropdb --force $DB && createdb $DB && q "CREATE EXTENSION pozytywka" >/dev/null
 gzip -c "$tmp/plain/sessions.jsonl" >"$tmp/gz/full.gz"
 head -c $(($(stat -c %s "$tmp/gz/full.gz") / 2)) "$tmp/gz/full.gz" >"$tmp/gz/sessions.jsonl.gz"
 PGDATABASE=$DB "$IMPORT" "$tmp/gz" >"$tmp/imp3.out" 2>&1
@@ -99,7 +99,7 @@ PGDATABASE=$DB "$IMPORT" "$tmp/gz" >/dev/null 2>&1
 ok $? "the whole .gz afterwards gives the events and aggregate of one clean run"
 
 # ---- 4. bytes that are not UTF-8 in one line
-dropdb $DB && createdb $DB && q "CREATE EXTENSION pozytywka" >/dev/null
+dropdb --force $DB && createdb $DB && q "CREATE EXTENSION pozytywka" >/dev/null
 { head -7000 "$tmp/plain/sessions.jsonl"; printf '{"session_id": 9999999, "timestamp": "2024-01-02T10:00:00", "user_id": 1, "track_id": "caf\xe9", "event_type": "play"}\n'; tail -n +7001 "$tmp/plain/sessions.jsonl"; } >"$tmp/utf/sessions.jsonl"
 PGDATABASE=$DB "$IMPORT" "$tmp/utf" >"$tmp/imp4.out" 2>&1
 rc=$?
@@ -113,6 +113,6 @@ else
 fi
 grep -m1 -i 'error' "$tmp/imp4.out" | sed 's/^/#   /'
 
-for d in $DB $REF; do dropdb $d; done
+for d in $DB $REF; do dropdb --force $d; done
 rm -rf "$tmp"
 echo "1..$n"
