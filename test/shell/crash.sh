@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Crash safety: SIGKILL in the middle of a bulk import and of a bulk insert.
+# Crash safety: SIGKILL in the middle of a bulk import, a bulk insert and training.
 #  1. kill -9 of the backend running pozytywka-import (20,000 events): the
 #     postmaster restarts every backend and recovers; nothing of the file is
 #     visible, the aggregate is exact
@@ -9,6 +9,8 @@
 #     nothing of the second, the aggregate is exact
 #  3. the import run again gives exactly the data of one clean run into a
 #     fresh database; a third run changes nothing
+#  4. kill -9 of the backend running lstm_train: the model registry is as it
+#     was (no half-written model), the active model still predicts
 # The test cluster runs with fsync = off: that only matters for an operating
 # system crash, not for a killed server process, which is what is tested.
 set -u
@@ -93,6 +95,25 @@ d=$(aggregate_diff $DB)
 [ "$d" = 0 ]
 ok $? "the aggregate is exact at the end ($d rows differ)"
 
-for d in $DB $REF; do dropdb $d; done
+# ---- 4. SIGKILL in the middle of training
+q "SELECT lstm_train(epochs => 2, activate => 'always')" >/dev/null
+ok $? "a first model is trained and active"
+models_before=$(q "SELECT string_agg(model_id || ':' || is_active || ':' || md5(weights), ',' ORDER BY model_id) FROM pozytywka.models")
+(PGAPPNAME=pz_crash_train psql -X -At -d $DB -c "SELECT lstm_train(epochs => 100000, patience => 100000, activate => 'always')" >"$tmp/train.out" 2>&1) &
+bg=$!
+wait_app $DB pz_crash_train 'lstm_train'
+sleep 1.5
+pid=$(app_pid $DB pz_crash_train)
+[ -n "$pid" ] && kill -9 "$pid"
+ok $? "SIGKILL to the backend in the middle of lstm_train (pid $pid)"
+wait $bg
+wait_server
+ok $? "the server recovered and accepts connections"
+[ "$(q "SELECT string_agg(model_id || ':' || is_active || ':' || md5(weights), ',' ORDER BY model_id) FROM pozytywka.models")" = "$models_before" ]
+ok $? "the registry is as before: no half-written model, the same one active"
+[ -n "$(q "SELECT lstm_predict(track_id) FROM pozytywka.weekly_stats LIMIT 1")" ]
+ok $? "the active model still predicts"
+
+for d in $DB $REF; do dropdb --force $d; done
 rm -rf "$tmp"
 echo "1..$n"
