@@ -43,17 +43,6 @@ order_arg(FunctionCallInfo fcinfo, int argno, const char *name, int maxval)
 	return v;
 }
 
-static double *
-arima_series_arg(FunctionCallInfo fcinfo, int *n)
-{
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("series must not be NULL")));
-	return pz_float8_array(PG_GETARG_ARRAYTYPE_P(0), "series", 1,
-						   PZ_MAX_SERIES_LEN, n);
-}
-
 static int
 horizon_arg(FunctionCallInfo fcinfo, int argno)
 {
@@ -122,7 +111,7 @@ pz_arima_forecast(PG_FUNCTION_ARGS)
 {
 	int			n,
 				h;
-	double	   *y = arima_series_arg(fcinfo, &n);
+	double	   *y = pz_series_arg(fcinfo, 0, &n);
 	double	   *fc;
 	Datum	   *elems;
 	arima_model m;
@@ -146,7 +135,7 @@ pz_arima_forecast_interval(PG_FUNCTION_ARGS)
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int			n,
 				h;
-	double	   *y = arima_series_arg(fcinfo, &n);
+	double	   *y = pz_series_arg(fcinfo, 0, &n);
 	double	   *fc,
 			   *se;
 	double		level,
@@ -267,7 +256,7 @@ Datum
 pz_arima_fit(PG_FUNCTION_ARGS)
 {
 	int			n;
-	double	   *y = arima_series_arg(fcinfo, &n);
+	double	   *y = pz_series_arg(fcinfo, 0, &n);
 	arima_model m;
 
 	arima_model_for(fcinfo, y, n, 1, 2, 3, true, &m);
@@ -278,7 +267,7 @@ Datum
 pz_auto_arima(PG_FUNCTION_ARGS)
 {
 	int			n;
-	double	   *y = arima_series_arg(fcinfo, &n);
+	double	   *y = pz_series_arg(fcinfo, 0, &n);
 	arima_model m;
 
 	arima_model_for(fcinfo, y, n, -1, -1, -1, false, &m);

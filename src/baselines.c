@@ -14,17 +14,6 @@ PG_FUNCTION_INFO_V1(pz_series_mean);
 PG_FUNCTION_INFO_V1(pz_series_ewma);
 PG_FUNCTION_INFO_V1(pz_series_trend);
 
-static double *
-series_arg(FunctionCallInfo fcinfo, int *n)
-{
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("series must not be NULL")));
-	return pz_float8_array(PG_GETARG_ARRAYTYPE_P(0), "series", 1,
-						   PZ_MAX_SERIES_LEN, n);
-}
-
 static int
 window_arg(FunctionCallInfo fcinfo)
 {
@@ -46,7 +35,7 @@ Datum
 pz_series_mean(PG_FUNCTION_ARGS)
 {
 	int			n;
-	double	   *y = series_arg(fcinfo, &n);
+	double	   *y = pz_series_arg(fcinfo, 0, &n);
 	int			k = window_arg(fcinfo);
 
 	PG_RETURN_FLOAT8(baseline_mean_last(y, n, k));
@@ -56,7 +45,7 @@ Datum
 pz_series_ewma(PG_FUNCTION_ARGS)
 {
 	int			n;
-	double	   *y = series_arg(fcinfo, &n);
+	double	   *y = pz_series_arg(fcinfo, 0, &n);
 	double		alpha;
 
 	if (PG_ARGISNULL(1))
@@ -75,7 +64,7 @@ Datum
 pz_series_trend(PG_FUNCTION_ARGS)
 {
 	int			n;
-	double	   *y = series_arg(fcinfo, &n);
+	double	   *y = pz_series_arg(fcinfo, 0, &n);
 	int			k = window_arg(fcinfo);
 
 	PG_RETURN_FLOAT8(baseline_trend(y, n, k));

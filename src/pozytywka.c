@@ -138,3 +138,14 @@ pz_float8_array(ArrayType *arr, const char *what, int min_len, int max_len,
 	*len_out = n;
 	return out;
 }
+
+double *
+pz_series_arg(FunctionCallInfo fcinfo, int argno, int *len_out)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("series must not be NULL")));
+	return pz_float8_array(PG_GETARG_ARRAYTYPE_P(argno), "series", 1,
+						   PZ_MAX_SERIES_LEN, len_out);
+}

@@ -9,6 +9,7 @@
 #define POZYTYWKA_H
 
 #include "postgres.h"
+#include "fmgr.h"
 #include "utils/array.h"
 
 #include "pz_common.h"
@@ -26,6 +27,12 @@ extern void pz_report(pz_status status, const char *reason);
  */
 extern double *pz_float8_array(ArrayType *arr, const char *what,
 							   int min_len, int max_len, int *len_out);
+
+/*
+ * Argument argno as a non-NULL series of 1 .. PZ_MAX_SERIES_LEN finite
+ * values (pz_float8_array's checks, plus "series must not be NULL").
+ */
+extern double *pz_series_arg(FunctionCallInfo fcinfo, int argno, int *len_out);
 
 /* Longest series any function accepts (one value a week: ~190 years). */
 #define PZ_MAX_SERIES_LEN 10000
