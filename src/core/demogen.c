@@ -16,69 +16,28 @@
 
 /* ------------------------------------------------------------------ PRNG */
 
-static uint64_t
-demogen_splitmix(uint64_t *x)
-{
-	uint64_t	z = (*x += UINT64_C(0x9E3779B97F4A7C15));
-
-	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return z ^ (z >> 31);
-}
-
 /* A stateless hash of (seed, tag, index): the catalogue's names and ids. */
 static uint64_t
 demogen_hash(uint64_t seed, uint64_t tag, uint64_t i)
 {
 	uint64_t	x = seed ^ (tag * UINT64_C(0xD1B54A32D192ED03));
 
-	demogen_splitmix(&x);
+	pz_rng_splitmix64(&x);
 	x ^= i * UINT64_C(0x9E3779B97F4A7C15);
-	return demogen_splitmix(&x);
+	return pz_rng_splitmix64(&x);
 }
 
 void
 demogen_rng_seed(demogen_rng *r, uint64_t seed, uint64_t stream)
 {
-	uint64_t	x = seed ^ (stream * UINT64_C(0xA0761D6478BD642F));
-
-	for (int i = 0; i < 4; i++)
-		r->s[i] = demogen_splitmix(&x);
-}
-
-static inline uint64_t
-rotl(uint64_t x, int k)
-{
-	return (x << k) | (x >> (64 - k));
-}
-
-uint64_t
-demogen_rng_next(demogen_rng *r)
-{
-	uint64_t   *s = r->s;
-	uint64_t	result = rotl(s[1] * 5, 7) * 9;
-	uint64_t	t = s[1] << 17;
-
-	s[2] ^= s[0];
-	s[3] ^= s[1];
-	s[1] ^= s[2];
-	s[0] ^= s[3];
-	s[2] ^= t;
-	s[3] = rotl(s[3], 45);
-	return result;
-}
-
-double
-demogen_rng_uniform(demogen_rng *r)
-{
-	return (demogen_rng_next(r) >> 11) * 0x1.0p-53;
+	pz_rng_seed(r, seed ^ (stream * UINT64_C(0xA0761D6478BD642F)));
 }
 
 /* uniform in (0, 1): safe for log() */
 static double
 uniform_pos(demogen_rng *r)
 {
-	return ((demogen_rng_next(r) >> 11) + 0.5) * 0x1.0p-53;
+	return ((pz_rng_next(r) >> 11) + 0.5) * 0x1.0p-53;
 }
 
 double
@@ -86,7 +45,7 @@ demogen_rng_normal(demogen_rng *r)
 {
 	/* Box-Muller; one of the pair is discarded to keep the stream simple */
 	double		u1 = uniform_pos(r);
-	double		u2 = demogen_rng_uniform(r);
+	double		u2 = pz_rng_uniform(r);
 
 	return sqrt(-2.0 * log(u1)) * cos(2.0 * M_PI * u2);
 }
@@ -101,7 +60,7 @@ demogen_rng_poisson(demogen_rng *r, double lambda)
 		/* inversion by sequential search */
 		double		p = exp(-lambda),
 					s = p,
-					u = demogen_rng_uniform(r);
+					u = pz_rng_uniform(r);
 		int64_t		k = 0;
 
 		while (u > s && k < 1000)
@@ -124,7 +83,7 @@ demogen_rng_poisson(demogen_rng *r, double lambda)
 
 		for (;;)
 		{
-			double		u = demogen_rng_uniform(r) - 0.5,
+			double		u = pz_rng_uniform(r) - 0.5,
 						v = uniform_pos(r),
 						us = 0.5 - fabs(u),
 						k = floor((2.0 * a / us + b) * u + lambda + 0.43);
@@ -514,7 +473,7 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 		double		act = exp(0.8 * demogen_rng_normal(&r));
 
 		w->user_cum[u] = act + (u > 0 ? w->user_cum[u - 1] : 0.0);
-		w->user_premium[u] = demogen_rng_uniform(&r) < DG_PREMIUM_SHARE;
+		w->user_premium[u] = pz_rng_uniform(&r) < DG_PREMIUM_SHARE;
 	}
 
 	/*
@@ -526,7 +485,7 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 	n_new = (int) (DG_NEW_SHARE * T);
 	for (int i = 0; i < n_new;)
 	{
-		double		u = demogen_rng_uniform(&r) * artist_w[A - 1];
+		double		u = pz_rng_uniform(&r) * artist_w[A - 1];
 		int			lo = 0,
 					hi = A - 1,
 					size,
@@ -542,9 +501,9 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 			else
 				hi = mid;
 		}
-		size = demogen_rng_uniform(&r) < DG_ALBUM_SHARE ?
-			5 + (int) (demogen_rng_uniform(&r) * 8) : 1;
-		week = -10 + (int) (demogen_rng_uniform(&r) * (p->weeks + 10));
+		size = pz_rng_uniform(&r) < DG_ALBUM_SHARE ?
+			5 + (int) (pz_rng_uniform(&r) * 8) : 1;
+		week = -10 + (int) (pz_rng_uniform(&r) * (p->weeks + 10));
 		if (week >= p->weeks)
 			week = p->weeks - 1;
 		common = 0.4 * demogen_rng_normal(&r);
@@ -560,7 +519,7 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 			hype[i] = exp(2.8 + 0.7 * w->artist_level[lo] + common +
 						  (size > 1 ? (k == 0 ? 0.5 : -0.3 - 0.05 * k) : 0.0) +
 						  0.5 * demogen_rng_normal(&r));
-			rho[i] = 1.5 + demogen_rng_uniform(&r);	/* alpha */
+			rho[i] = 1.5 + pz_rng_uniform(&r);	/* alpha */
 			tau[i] = exp(log(0.8) + 0.3 * demogen_rng_normal(&r));	/* theta */
 			t->release_day = p->start_day + 7 * week;	/* its Monday */
 			t->release_precision = 0;
@@ -571,10 +530,10 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 	for (int i = n_new; i < T; i++)
 	{
 		demogen_track *t = &w->tr[i];
-		double		u = demogen_rng_uniform(&r) * artist_w[A - 1];
+		double		u = pz_rng_uniform(&r) * artist_w[A - 1];
 		int			lo = 0,
 					hi = A - 1;
-		double		age_years = exp(log(0.5) + demogen_rng_uniform(&r) * log(120.0));
+		double		age_years = exp(log(0.5) + pz_rng_uniform(&r) * log(120.0));
 		int			y,
 					m,
 					d;
@@ -596,7 +555,7 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 		tau[i] = 1.0;
 		t->release_day = p->start_day - (int) (age_years * 365.25);
 		civil_from_days(t->release_day, &y, &m, &d);
-		u = demogen_rng_uniform(&r);
+		u = pz_rng_uniform(&r);
 		if (u < (y < 1990 ? 0.4 : 0.05))
 		{
 			t->release_precision = 2;
@@ -609,7 +568,7 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 		}
 		else
 			t->release_precision = 0;
-		if (demogen_rng_uniform(&r) < DG_HOLIDAY_SHARE / (1.0 - DG_NEW_SHARE))
+		if (pz_rng_uniform(&r) < DG_HOLIDAY_SHARE / (1.0 - DG_NEW_SHARE))
 		{
 			t->holiday = 1;
 			holiday_x[i] = exp(2.8 + 0.5 * demogen_rng_normal(&r));
@@ -626,23 +585,23 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 		t->p_like = logistic(-3.0 + 0.6 * q + 0.3 * demogen_rng_normal(&r));
 		t->duration_ms = (int) clamp(exp(log(205000.0) + 0.25 * demogen_rng_normal(&r)),
 									 45000.0, 900000.0);
-		t->explicit_ = demogen_rng_uniform(&r) < 0.2;
+		t->explicit_ = pz_rng_uniform(&r) < 0.2;
 		t->danceability = clamp(0.58 + 0.06 * q + 0.15 * demogen_rng_normal(&r), 0.05, 0.99);
 		t->energy = clamp(0.62 + 0.05 * q + 0.18 * demogen_rng_normal(&r), 0.01, 1.0);
 		t->loudness = clamp(-7.0 + 3.0 * demogen_rng_normal(&r), -35.0, 0.0);
 		t->speechiness = clamp(exp(log(0.06) + 0.8 * demogen_rng_normal(&r)), 0.02, 0.95);
 		t->acousticness = clamp(0.25 + 0.25 * demogen_rng_normal(&r), 0.0, 0.99);
-		t->instrumentalness = demogen_rng_uniform(&r) < 0.8 ? 0.0 :
-			clamp(0.3 * demogen_rng_uniform(&r) + 0.2 * demogen_rng_normal(&r), 0.0, 0.98);
+		t->instrumentalness = pz_rng_uniform(&r) < 0.8 ? 0.0 :
+			clamp(0.3 * pz_rng_uniform(&r) + 0.2 * demogen_rng_normal(&r), 0.0, 0.98);
 		t->liveness = clamp(exp(log(0.15) + 0.5 * demogen_rng_normal(&r)), 0.02, 0.99);
 		t->valence = clamp(0.5 + 0.08 * q + 0.22 * demogen_rng_normal(&r), 0.02, 0.99);
 		t->tempo = clamp(120.0 + 28.0 * demogen_rng_normal(&r), 55.0, 220.0);
-		t->key = (int) (demogen_rng_uniform(&r) * 12);
-		if (demogen_rng_uniform(&r) < DG_RISER_SHARE)
+		t->key = (int) (pz_rng_uniform(&r) * 12);
+		if (pz_rng_uniform(&r) < DG_RISER_SHARE)
 		{
 			riser[i] = exp(1.5 + 0.4 * demogen_rng_normal(&r));
-			riser_t0[i] = -5.0 + demogen_rng_uniform(&r) * (nw + 10);
-			riser_s[i] = 2.0 + 3.0 * demogen_rng_uniform(&r);
+			riser_t0[i] = -5.0 + pz_rng_uniform(&r) * (nw + 10);
+			riser_s[i] = 2.0 + 3.0 * pz_rng_uniform(&r);
 		}
 		drift[i] = DG_DRIFT_SD / sqrt(1.0 - DG_DRIFT_PHI * DG_DRIFT_PHI) *
 			demogen_rng_normal(&r);
@@ -665,10 +624,10 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 				virals = w->virals = nv;
 				cap_viral = nc;
 			}
-			virals[n_viral].track = (int) (demogen_rng_uniform(&r) * T);
+			virals[n_viral].track = (int) (pz_rng_uniform(&r) * T);
 			virals[n_viral].week = t;
 			virals[n_viral].size = exp(2.6 + 0.8 * demogen_rng_normal(&r));
-			virals[n_viral].tau = 0.6 + 0.9 * demogen_rng_uniform(&r);
+			virals[n_viral].tau = 0.6 + 0.9 * pz_rng_uniform(&r);
 			n_viral++;
 			w->n_viral = n_viral;
 		}
@@ -883,7 +842,7 @@ demogen_week_events(const demogen_world *w, int week, demogen_events *out,
 	/* Fisher-Yates: the plays of a week in random order */
 	for (int64_t i = P - 1; i > 0; i--)
 	{
-		int64_t		j = (int64_t) (demogen_rng_uniform(&r) * (i + 1));
+		int64_t		j = (int64_t) (pz_rng_uniform(&r) * (i + 1));
 		int32_t		tmp = plays[i];
 
 		plays[i] = plays[j];
@@ -903,7 +862,7 @@ demogen_week_events(const demogen_world *w, int week, demogen_events *out,
 					t = 0,
 					start;
 		size_t		first = n;
-		double		u = demogen_rng_uniform(&r) * w->user_cum[w->p.users - 1];
+		double		u = pz_rng_uniform(&r) * w->user_cum[w->p.users - 1];
 		int			lo = 0,
 					hi = w->p.users - 1,
 					premium,
@@ -940,28 +899,28 @@ demogen_week_events(const demogen_world *w, int week, demogen_events *out,
 			if (!premium && j > 0 && j % DG_AD_EVERY == 0)
 			{
 				put_event(ev, &n, t, lo + 1, -1, DEMOGEN_ADVERTISEMENT);
-				t += 15000 + (int64_t) (demogen_rng_uniform(&r) * 30000);
+				t += 15000 + (int64_t) (pz_rng_uniform(&r) * 30000);
 			}
 			put_event(ev, &n, t, lo + 1, plays[pos + j], DEMOGEN_PLAY);
-			if (demogen_rng_uniform(&r) < tr->p_skip)
+			if (pz_rng_uniform(&r) < tr->p_skip)
 			{
-				t += 3000 + (int64_t) (demogen_rng_uniform(&r) * 40000);
+				t += 3000 + (int64_t) (pz_rng_uniform(&r) * 40000);
 				put_event(ev, &n, t, lo + 1, plays[pos + j], DEMOGEN_SKIP);
-				t += 500 + (int64_t) (demogen_rng_uniform(&r) * 2000);
+				t += 500 + (int64_t) (pz_rng_uniform(&r) * 2000);
 			}
 			else
 			{
-				if (demogen_rng_uniform(&r) < tr->p_like)
+				if (pz_rng_uniform(&r) < tr->p_like)
 				{
 					int64_t		at = t + 10000 +
-						(int64_t) (demogen_rng_uniform(&r) * (tr->duration_ms - 11000));
+						(int64_t) (pz_rng_uniform(&r) * (tr->duration_ms - 11000));
 
 					put_event(ev, &n, at, lo + 1, plays[pos + j], DEMOGEN_LIKE);
 				}
-				t += tr->duration_ms + 500 + (int64_t) (demogen_rng_uniform(&r) * 2500);
+				t += tr->duration_ms + 500 + (int64_t) (pz_rng_uniform(&r) * 2500);
 			}
 		}
-		if (!premium && demogen_rng_uniform(&r) < DG_BUY_PREMIUM)
+		if (!premium && pz_rng_uniform(&r) < DG_BUY_PREMIUM)
 			put_event(ev, &n, t, lo + 1, -1, DEMOGEN_BUY_PREMIUM);
 		pos += L;
 
@@ -969,26 +928,26 @@ demogen_week_events(const demogen_world *w, int week, demogen_events *out,
 		start = -1;
 		for (tries = 0; tries < 64; tries++)
 		{
-			int			day = (int) (demogen_rng_uniform(&r) * days);
-			int			minute = (int) (demogen_rng_uniform(&r) * 1440);
+			int			day = (int) (pz_rng_uniform(&r) * days);
+			int			minute = (int) (pz_rng_uniform(&r) * 1440);
 
-			if (demogen_rng_uniform(&r) > daily_profile(minute))
+			if (pz_rng_uniform(&r) > daily_profile(minute))
 				continue;
 			start = (int64_t) day * 86400000 + (int64_t) minute * 60000 +
-				(int64_t) (demogen_rng_uniform(&r) * 60000);
+				(int64_t) (pz_rng_uniform(&r) * 60000);
 			if (start + t < week_ms - 1000)
 				break;
 			start = -1;
 		}
 		if (start < 0)
-			start = (int64_t) (demogen_rng_uniform(&r) * (double) (week_ms - t - 1000));
+			start = (int64_t) (pz_rng_uniform(&r) * (double) (week_ms - t - 1000));
 		if (start < 0)			/* a session longer than a 1-day partial week */
 			start = 0;
 		for (size_t e = first; e < n; e++)
 		{
 			ev[e].session_id = (int64_t) (week + 1) * 100000000 + sid;
 			/* milliseconds apart at least; a sub-millisecond part for realism */
-			ev[e].usec = (start + ev[e].usec) * 1000 + (int64_t) (demogen_rng_next(&r) % 1000);
+			ev[e].usec = (start + ev[e].usec) * 1000 + (int64_t) (pz_rng_next(&r) % 1000);
 		}
 	}
 	free(plays);

@@ -34,6 +34,7 @@
 #include <stdint.h>
 
 #include "pz_common.h"
+#include "pz_rng.h"
 
 /* Limits (checked before anything is allocated). */
 #define DEMOGEN_MAX_WEEKS			520
@@ -161,14 +162,10 @@ extern int	demogen_user_premium(const demogen_world *w, int u);
 extern int	demogen_user_genres(const demogen_world *w, int u, int genres[3]);
 
 /* The seeded PRNG (xoshiro256**, seeded through splitmix64). */
-typedef struct demogen_rng
-{
-	uint64_t	s[4];
-} demogen_rng;
+/* the project's xoshiro256** (pz_rng.h), one stream per (seed, stream) */
+typedef pz_rng demogen_rng;
 
 extern void demogen_rng_seed(demogen_rng *r, uint64_t seed, uint64_t stream);
-extern uint64_t demogen_rng_next(demogen_rng *r);
-extern double demogen_rng_uniform(demogen_rng *r);	/* [0, 1) */
 extern double demogen_rng_normal(demogen_rng *r);
 extern int64_t demogen_rng_poisson(demogen_rng *r, double lambda);
 
