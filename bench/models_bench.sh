@@ -15,11 +15,7 @@ pz_cluster_start
 trap pz_cluster_stop EXIT
 export PGDATABASE=postgres
 sql() { psql -X -q -At -v ON_ERROR_STOP=1 -c "$1"; }
-timed() { # statement time as psql's \timing reports it (no client start-up)
-	local out
-	out=$(psql -X -q -v ON_ERROR_STOP=1 -c '\timing on' -c "${@: -1}" 2>&1) || { echo "n/a"; return; }
-	printf '%.3f' "$(echo "$out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1 | awk '{ print $1 / 1000 }')"
-}
+timed() { pz_timed "${@: -1}"; }
 
 sql "CREATE EXTENSION pozytywka"
 # 20,000 tracks active every one of 52 weeks: a log-normal level per track,

@@ -7,6 +7,8 @@
 #                    directory owned by the postgres user, on a free port,
 #                    exporting PGHOST/PGPORT/PGUSER; never touches another cluster
 # pz_cluster_stop  : stop it and remove its directory
+# pz_timed SQL     : print the statement's run time in seconds as psql's
+#                    \timing reports it (no client start-up), or n/a
 
 PZ_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PZ_PG_BIN=/usr/lib/postgresql/15/bin
@@ -79,4 +81,10 @@ pz_cluster_stop() {
 	runuser -u postgres -- "$PZ_PG_BIN/pg_ctl" -D "$PZ_CLUSTER_DIR/data" -m fast -w stop >/dev/null 2>&1
 	rm -rf "$PZ_CLUSTER_DIR"
 	unset PZ_CLUSTER_DIR
+}
+
+pz_timed() {
+	local out
+	out=$(psql -X -q -v ON_ERROR_STOP=1 -c '\timing on' -c "$1" 2>&1) || { echo "n/a"; return; }
+	printf '%.3f' "$(echo "$out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1 | awk '{ print $1 / 1000 }')"
 }
