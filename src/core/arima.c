@@ -105,23 +105,56 @@ arima_invpartrans(int p, const double *phi, double *u)
  * (sgn = -1 for AR, +1 for MA).  Returns +Inf when the polynomial has
  * degree 0, -1 if the root finder fails.
  */
+/*
+ * Degree of 1 + c_1 z + ... + c_k z^k once negligible leading coefficients
+ * are dropped, or -1 if a coefficient is not finite.  A leading coefficient
+ * of (say) 1e-315 only adds roots near infinity, but GSL's companion-matrix
+ * solver can balance such a subnormal forever: a fit that never returns and
+ * never polls the cancel hook (seen on sparse weekly counts).  With
+ * zero_tail the dropped coefficients are set to exactly 0.
+ */
+static int
+arima_poly_degree(double *c, int k, int zero_tail)
+{
+	double		big = 1.0;
+	int			deg = k;
+
+	for (int i = 0; i < k; i++)
+	{
+		if (!isfinite(c[i]))
+			return -1;
+		if (fabs(c[i]) > big)
+			big = fabs(c[i]);
+	}
+	while (deg > 0 && fabs(c[deg - 1]) <= 1e-12 * big)
+	{
+		if (zero_tail)
+			c[deg - 1] = 0.0;
+		deg--;
+	}
+	return deg;
+}
+
 static double
 arima_min_root(const double *c, int k, double sgn)
 {
 	double		coef[ARIMA_MAX_PQ + 1];
 	double		z[2 * ARIMA_MAX_PQ];
 	double		minmod = INFINITY;
-	int			deg = k;
+	double		cc[ARIMA_MAX_PQ];
+	int			deg;
 	gsl_poly_complex_workspace *ws;
 	int			rc;
 
-	while (deg > 0 && c[deg - 1] == 0.0)
-		deg--;
+	memcpy(cc, c, sizeof(double) * k);
+	deg = arima_poly_degree(cc, k, 0);
+	if (deg < 0)
+		return -1.0;
 	if (deg == 0)
 		return INFINITY;
 	coef[0] = 1.0;
 	for (int i = 1; i <= deg; i++)
-		coef[i] = sgn * c[i - 1];
+		coef[i] = sgn * cc[i - 1];
 	if (deg == 1)
 		return fabs(1.0 / coef[1]);
 	ws = gsl_poly_complex_workspace_alloc(deg + 1);
@@ -170,8 +203,9 @@ arima_ma_invert(double *ma, int q)
 	gsl_poly_complex_workspace *ws;
 	int			rc;
 
-	while (deg > 0 && ma[deg - 1] == 0.0)
-		deg--;
+	deg = arima_poly_degree(ma, q, 1);
+	if (deg < 0)
+		return -1;
 	if (deg == 0)
 		return 0;
 	if (deg == 1)
@@ -251,8 +285,7 @@ arima_ma_to_circle(double *ma, int q)
 	gsl_poly_complex_workspace *ws;
 	int			rc;
 
-	while (deg > 0 && ma[deg - 1] == 0.0)
-		deg--;
+	deg = arima_poly_degree(ma, q, 1);
 	if (deg < 2)
 		return 0;
 	coef[0] = 1.0;
