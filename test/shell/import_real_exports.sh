@@ -91,7 +91,7 @@ ok $? "top_tracks_next_week runs on the real data ($rows rows)"
 # automatic ARIMA on every candidate series of 8 origins: sparse weekly
 # counts once drove GSL's root solver into an endless loop that no cancel
 # could stop (a subnormal leading MA coefficient)
-fits=$(psql -X -At -c "SET statement_timeout = '120s'" -c "SELECT count(*) FROM generate_series(0, 7) AS i,
+fits=$(PGOPTIONS="-c statement_timeout=120s" psql -X -At -c "SELECT count(*) FROM generate_series(0, 7) AS i,
 	LATERAL pozytywka.candidate_series(latest_complete_week() - 7 * i) AS c, LATERAL arima_forecast(c.series) AS f
 	WHERE f[1] IS NOT NULL" 2>&1)
 [ "${fits:-0}" -gt 1000 ] 2>/dev/null
