@@ -254,6 +254,17 @@ AS $$
 					(SELECT max(week) FROM pozytywka.imported_weekly_stats));
 $$;
 
+-- The first week of data (event log or imported weekly counts); NULL when
+-- there is none.  Forecast origins and backtest weeks start after it.
+CREATE FUNCTION pozytywka.first_week()
+RETURNS date
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT least((SELECT min(week) FROM pozytywka.weekly_stats),
+				 (SELECT min(week) FROM pozytywka.imported_weekly_stats));
+$$;
+
 -- Scores of one week, best first (default: the latest complete week).
 CREATE FUNCTION @extschema@.weekly_popularity(of_week date DEFAULT NULL)
 RETURNS TABLE (track_id text, week date, plays bigint, likes bigint,

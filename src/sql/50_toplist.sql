@@ -13,8 +13,7 @@ DECLARE
 	first_week date;
 	w date;
 BEGIN
-	first_week := least((SELECT min(week) FROM pozytywka.weekly_stats),
-						(SELECT min(week) FROM pozytywka.imported_weekly_stats));
+	first_week := pozytywka.first_week();
 	-- one (partial) week of events: the week before it is complete but empty
 	IF latest IS NULL OR latest < first_week THEN
 		RAISE EXCEPTION 'there is no complete week of data yet'
@@ -218,8 +217,7 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
 	cfg record;
-	first_week date := least((SELECT min(h.week) FROM pozytywka.weekly_stats AS h),
-							 (SELECT min(h.week) FROM pozytywka.imported_weekly_stats AS h));
+	first_week date := pozytywka.first_week();
 	targets date[];
 BEGIN
 	SELECT * INTO STRICT cfg FROM pozytywka.effective_settings;
@@ -279,8 +277,7 @@ BEGIN
 			generate_series(as_of - 7 * (cfg.auto_weeks - 1), as_of, interval '7 days') AS g (t)
 	  WHERE m.auto_candidate
 		AND pozytywka.model_available(m.name, as_of)
-		AND g.t::date - 7 >= least((SELECT min(h.week) FROM pozytywka.weekly_stats AS h),
-								   (SELECT min(h.week) FROM pozytywka.imported_weekly_stats AS h));
+		AND g.t::date - 7 >= pozytywka.first_week();
 	SELECT (array_agg(a.model ORDER BY a.mean_overlap DESC NULLS LAST, a.preference, a.model))[1],
 		   jsonb_object_agg(a.model, a.mean_overlap)
 	  INTO chosen, scores
@@ -402,8 +399,7 @@ BEGIN
 		PERFORM pozytywka.resolve_model(NULL, NULL);
 	END IF;
 	latest := pozytywka.resolve_as_of(NULL);
-	first_week := least((SELECT min(h.week) FROM pozytywka.weekly_stats AS h),
-						(SELECT min(h.week) FROM pozytywka.imported_weekly_stats AS h));
+	first_week := pozytywka.first_week();
 	IF lower(model_type) = 'all' THEN
 		SELECT array_agg(m.name ORDER BY m.name) || ARRAY['auto'] INTO kinds
 		  FROM pozytywka.model_kinds AS m;
