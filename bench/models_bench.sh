@@ -42,6 +42,16 @@ for m in $MODELS; do
 	warm=$(timed "SELECT * FROM top_tracks_next_week(50, '$m')")
 	printf '%-8s %12s %12s %12s\n' "$m" "$cold" "$refresh" "$warm"
 done
+if echo "$MODELS" | grep -qw lstm; then
+	# the list straight from the network: no cached forecasts; with the
+	# input windows lstm_train cached, and with them built from the rows
+	sql "DELETE FROM pozytywka.forecast_runs WHERE model = 'lstm'"
+	cached_inputs=$(timed "SELECT * FROM top_tracks_next_week(50, 'lstm')")
+	sql "DELETE FROM pozytywka.lstm_inputs"
+	from_rows=$(timed "SELECT * FROM top_tracks_next_week(50, 'lstm')")
+	printf '\nlstm straight from the network (no cached forecasts): %s s with cached inputs, %s s building the inputs\n' \
+		"$cached_inputs" "$from_rows"
+fi
 view=$(timed "SELECT refresh_top_tracks(50, 'pooled')")
 read=$(timed "SELECT * FROM next_week_top_tracks")
 printf '\nlstm_train: %s s; refresh_top_tracks: %s s; SELECT * FROM next_week_top_tracks: %s s\n' "$train" "$view" "$read"

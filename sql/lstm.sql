@@ -166,6 +166,35 @@ SELECT count(*) AS tracks, bool_and(predicted_score >= 0) AS all_scores_ok FROM 
 SELECT p.predicted_score = lstm_predict(p.track_id) AS batch_equals_single
   FROM lstm_predict_all() AS p WHERE p.track_id = 't042';
 SELECT count(*) AS rows, min(model) AS model FROM top_tracks_next_week(10, 'lstm');
+-- activation cached the candidates' input windows; predictions from them
+-- equal predictions from the weekly rows
+SELECT as_of, window_weeks, cardinality(track_ids) AS tracks,
+	   array_dims(windows) AS windows FROM pozytywka.lstm_inputs;
+CREATE TEMP TABLE from_cached_inputs AS SELECT * FROM lstm_predict_all();
+BEGIN;
+DELETE FROM pozytywka.lstm_inputs;
+SELECT count(*) AS differences FROM (
+	(SELECT * FROM from_cached_inputs EXCEPT SELECT * FROM lstm_predict_all())
+	UNION ALL
+	(SELECT * FROM lstm_predict_all() EXCEPT SELECT * FROM from_cached_inputs)) AS d;
+ROLLBACK;
+-- cached lstm forecasts are dropped when another model is activated, the
+-- inputs when the history or the catalogue change
+SELECT count(*) AS lstm_runs FROM refresh_forecasts(NULL, ARRAY['lstm']);
+SELECT lstm_activate(:m2);
+SELECT count(*) AS lstm_runs_after_activation FROM pozytywka.forecast_runs WHERE model = 'lstm';
+SELECT lstm_activate(:m1);
+SELECT count(*) AS lstm_runs, bool_and(cached) AS computed FROM refresh_forecasts(NULL, ARRAY['lstm']);
+SELECT count(*) AS inputs FROM pozytywka.lstm_inputs;
+BEGIN;
+INSERT INTO pozytywka.tracks (id, name, release_date) VALUES ('t001', 'One', '2024-01-01');
+SELECT (SELECT count(*) FROM pozytywka.lstm_inputs) AS inputs_after_catalogue_change,
+	   (SELECT count(*) FROM pozytywka.forecast_runs WHERE model = 'lstm') AS lstm_runs;
+ROLLBACK;
+BEGIN;
+UPDATE pozytywka.imported_weekly_stats SET plays = plays + 1 WHERE track_id = 't001' AND week = '2024-09-30';
+SELECT count(*) AS inputs_after_history_change FROM pozytywka.lstm_inputs;
+ROLLBACK;
 SELECT pg_temp.err($$SELECT lstm_predict('no-such-track')$$);
 SELECT pg_temp.err($$SELECT lstm_predict(NULL)$$);
 SELECT pg_temp.err(format($$SELECT lstm_predict('t005', %s)$$, :m2));

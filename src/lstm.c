@@ -108,7 +108,7 @@ model_blob_and_free(pz_lstm *m)
  * A float8 array of exactly ndim dimensions (dims[] filled), no NULLs, all
  * finite, at most max_items elements.
  */
-static double *
+static const double *
 float8_nd(ArrayType *arr, const char *what, int ndim, int *dims, long max_items)
 {
 	Datum	   *elems;
@@ -134,9 +134,27 @@ float8_nd(ArrayType *arr, const char *what, int ndim, int *dims, long max_items)
 						what, n, max_items)));
 	for (i = 0; i < ndim; i++)
 		dims[i] = ARR_DIMS(arr)[i];
+	if (!ARR_HASNULL(arr))
+	{
+		/*
+		 * The common case, read in place: a float8 array without NULLs
+		 * stores a plain aligned C array of doubles (the windows of a top
+		 * list are megabytes; a copy costs more than the network).
+		 */
+		const double *data = (const double *) ((const char *) arr +
+											   ARR_OVERHEAD_NONULLS(ARR_NDIM(arr)));
+
+		for (i = 0; i < n; i++)
+			if (!isfinite(data[i]))
+				ereport(ERROR,
+						(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						 errmsg("%s must contain only finite values (element %d is %s)",
+								what, i + 1, isnan(data[i]) ? "NaN" : "infinite")));
+		return data;
+	}
+	out = palloc(sizeof(double) * Max(n, 1));
 	deconstruct_array(arr, FLOAT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
 					  &elems, &nulls, &n);
-	out = palloc(sizeof(double) * Max(n, 1));
 	for (i = 0; i < n; i++)
 	{
 		if (nulls[i])
@@ -469,7 +487,7 @@ pz_lstm_fn_forward(PG_FUNCTION_ARGS)
 	int			dims[2],
 				T,
 				F;
-	double	   *x;
+	const double *x;
 	double		y;
 	pz_lstm    *m;
 	pz_lstm_data d;
@@ -579,18 +597,24 @@ overlap_at(const double *pred, const double *actual, int n, int k)
 /*
  * Predicted scores of windows (unstandardised features x_raw) with a model
  * and its normalisation; out[n].  Returns a status; frees nothing of m.
+ * With scratch, x_raw is standardised in place (the caller no longer needs
+ * it: saves a copy of megabytes for a whole top list).
  */
 static pz_status
-predict_scores(const pz_lstm *m, int n, int T, const double *x_raw,
+predict_scores(const pz_lstm *m, int n, int T, double *x_raw, bool scratch,
 			   const double *level, const double *mean, const double *std,
 			   double tmean, double tstd, double *out, char *reason)
 {
-	double	   *x = palloc(sizeof(double) * (size_t) n * T * PZ_LSTM_NFEAT);
+	double	   *x = x_raw;
 	pz_lstm_data d;
 	pz_status	st;
 	int			b;
 
-	memcpy(x, x_raw, sizeof(double) * (size_t) n * T * PZ_LSTM_NFEAT);
+	if (!scratch)
+	{
+		x = palloc(sizeof(double) * (size_t) n * T * PZ_LSTM_NFEAT);
+		memcpy(x, x_raw, sizeof(double) * (size_t) n * T * PZ_LSTM_NFEAT);
+	}
 	pz_lstm_standardise(n, T, PZ_LSTM_NFEAT, x, mean, std);
 	d.n = n;
 	d.T = T;
@@ -602,7 +626,8 @@ predict_scores(const pz_lstm *m, int n, int T, const double *x_raw,
 	if (st == PZ_OK)
 		for (b = 0; b < n; b++)
 			out[b] = pz_lstm_score(out[b] * tstd + tmean, level[b]);
-	pfree(x);
+	if (!scratch)
+		pfree(x);
 	return st;
 }
 
@@ -652,10 +677,10 @@ pz_lstm_fn_fit(PG_FUNCTION_ARGS)
 				n,
 				T,
 				i;
-	double	   *raw,
+	const double *raw,
 			   *next,
-			   *age,
-			   *x,
+			   *age;
+	double	   *x,
 			   *xs,
 			   *level,
 			   *y,
@@ -705,7 +730,7 @@ pz_lstm_fn_fit(PG_FUNCTION_ARGS)
 	int			last_week_n = 0;
 	bytea	   *blob;
 	bool		have_active;
-	double	   *am = NULL,
+	const double *am = NULL,
 			   *as = NULL;
 	int			dm[1] = {0},
 				ds[1] = {0};
@@ -930,7 +955,7 @@ pz_lstm_fn_fit(PG_FUNCTION_ARGS)
 			lv[i] = level[va_idx[i]];
 			maxw = Max(maxw, week[va_idx[i]]);
 		}
-		st = predict_scores(m, nva, T, xs, lv, mean, std, tmean, tstd, pred, reason);
+		st = predict_scores(m, nva, T, xs, false, lv, mean, std, tmean, tstd, pred, reason);
 		if (st != PZ_OK)
 		{
 			pz_lstm_free(m);
@@ -966,7 +991,7 @@ pz_lstm_fn_fit(PG_FUNCTION_ARGS)
 				dm[0] == PZ_LSTM_NFEAT && ds[0] == PZ_LSTM_NFEAT &&
 				(a->window == 0 || a->window == T))
 			{
-				ast = predict_scores(a, nva, T, xs, lv, am, as, PG_GETARG_FLOAT8(17),
+				ast = predict_scores(a, nva, T, xs, false, lv, am, as, PG_GETARG_FLOAT8(17),
 									 PG_GETARG_FLOAT8(18), pred, aerr);
 				if (ast == PZ_OK)
 				{
@@ -1028,6 +1053,9 @@ pz_lstm_fn_fit(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
+/* windows whose features are built at once by lstm_apply (~320 kB) */
+#define PZ_APPLY_CHUNK 1024
+
 /*
  * lstm_apply(weights bytea, mean float8[], std float8[], target_mean,
  *            target_std, raw float8[][][], age float8[]) -> float8[]
@@ -1041,12 +1069,14 @@ pz_lstm_fn_apply(PG_FUNCTION_ARGS)
 				da[1],
 				n,
 				T,
+				chunk,
+				first,
 				i;
-	double	   *mean,
+	const double *mean,
 			   *std,
 			   *raw,
-			   *age,
-			   *x,
+			   *age;
+	double	   *x,
 			   *level,
 			   *out,
 				tmean,
@@ -1096,12 +1126,24 @@ pz_lstm_fn_apply(PG_FUNCTION_ARGS)
 						f, PZ_LSTM_NFEAT),
 				 errhint("Use lstm_forward to run an imported network on raw inputs.")));
 	}
-	x = palloc(sizeof(double) * (size_t) n * T * PZ_LSTM_NFEAT);
-	level = palloc(sizeof(double) * n);
+	/*
+	 * Features are built a chunk of windows at a time: one small buffer
+	 * reused instead of megabytes of fresh memory (whose page faults cost
+	 * as much as the network on a whole catalogue).
+	 */
+	chunk = Min(n, PZ_APPLY_CHUNK);
+	x = palloc(sizeof(double) * (size_t) chunk * T * PZ_LSTM_NFEAT);
+	level = palloc(sizeof(double) * chunk);
 	out = palloc(sizeof(double) * n);
-	pz_lstm_features(n, T, raw, age, x, level);
 	reason[0] = '\0';
-	st = predict_scores(m, n, T, x, level, mean, std, tmean, tstd, out, reason);
+	st = PZ_OK;
+	for (first = 0; first < n && st == PZ_OK; first += chunk)
+	{
+		int			b = Min(chunk, n - first);
+
+		pz_lstm_features(b, T, raw + (size_t) first * T * PZ_LSTM_NRAW, age + first, x, level);
+		st = predict_scores(m, b, T, x, true, level, mean, std, tmean, tstd, out + first, reason);
+	}
 	pz_lstm_free(m);
 	if (st != PZ_OK)
 		pz_report(st, reason);

@@ -112,3 +112,112 @@ pz_weekly_series_finalfn(PG_FUNCTION_ARGS)
 	PG_RETURN_ARRAYTYPE_P(construct_array(elems, len, FLOAT8OID, 8,
 										  FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 }
+
+/*
+ * lstm_window(week, score, plays, likes, skips, as_of, win): a track's LSTM
+ * input window, float8[win][4] of (score, plays, likes, skips) for the win
+ * weeks ending at as_of, oldest first, 0 for quiet weeks and for the weeks
+ * before the track's first one.  Same slot rules as weekly_series (rows of
+ * one week are added), so the top list reads the window straight from the
+ * rows of the last win weeks: no per-track join against a generated grid.
+ */
+PG_FUNCTION_INFO_V1(pz_lstm_window_transfn);
+PG_FUNCTION_INFO_V1(pz_lstm_window_finalfn);
+
+#define PZ_WINDOW_FIELDS 4
+
+typedef struct LstmWindowState
+{
+	DateADT		as_of;
+	int			win;
+	bool		any;
+	double		values[FLEXIBLE_ARRAY_MEMBER];	/* [slot][field], slot 0 = as_of */
+} LstmWindowState;
+
+Datum
+pz_lstm_window_transfn(PG_FUNCTION_ARGS)
+{
+	MemoryContext aggcontext;
+	LstmWindowState *state;
+	DateADT		week;
+	int			slot;
+
+	if (!AggCheckCallContext(fcinfo, &aggcontext))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("lstm_window transition function called in non-aggregate context")));
+
+	if (PG_ARGISNULL(0))
+	{
+		DateADT		as_of;
+		int			win;
+
+		if (PG_ARGISNULL(6) || PG_ARGISNULL(7))
+			ereport(ERROR,
+					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+					 errmsg("lstm_window needs a non-NULL as_of and window")));
+		as_of = PG_GETARG_DATEADT(6);
+		win = PG_GETARG_INT32(7);
+		if (DATE_NOT_FINITE(as_of))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("as_of must be a finite date")));
+		if (win < 1 || win > PZ_MAX_WEEKS)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the window must be between 1 and %d weeks, not %d",
+							PZ_MAX_WEEKS, win)));
+		state = MemoryContextAllocZero(aggcontext,
+									   offsetof(LstmWindowState, values) +
+									   sizeof(double) * PZ_WINDOW_FIELDS * win);
+		state->as_of = as_of;
+		state->win = win;
+	}
+	else
+		state = (LstmWindowState *) PG_GETARG_POINTER(0);
+
+	if (PG_ARGISNULL(1))
+		PG_RETURN_POINTER(state);
+	week = PG_GETARG_DATEADT(1);
+	if (DATE_NOT_FINITE(week) || week > state->as_of)
+		PG_RETURN_POINTER(state);
+	if ((state->as_of - week) % 7 != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("week %d days before as_of is not a whole number of weeks",
+						(int) (state->as_of - week)),
+				 errhint("Weeks are identified by their Monday.")));
+	slot = (state->as_of - week) / 7;
+	if (slot >= state->win)
+		PG_RETURN_POINTER(state);
+	for (int f = 0; f < PZ_WINDOW_FIELDS; f++)
+		if (!PG_ARGISNULL(2 + f))
+			state->values[slot * PZ_WINDOW_FIELDS + f] += PG_GETARG_FLOAT8(2 + f);
+	state->any = true;
+	PG_RETURN_POINTER(state);
+}
+
+Datum
+pz_lstm_window_finalfn(PG_FUNCTION_ARGS)
+{
+	LstmWindowState *state;
+	Datum	   *elems;
+	int			dims[2],
+				lbs[2] = {1, 1};
+
+	if (PG_ARGISNULL(0))
+		PG_RETURN_NULL();
+	state = (LstmWindowState *) PG_GETARG_POINTER(0);
+	if (!state->any)
+		PG_RETURN_NULL();
+	dims[0] = state->win;
+	dims[1] = PZ_WINDOW_FIELDS;
+	elems = palloc(sizeof(Datum) * state->win * PZ_WINDOW_FIELDS);
+	/* oldest week first */
+	for (int i = 0; i < state->win; i++)
+		for (int f = 0; f < PZ_WINDOW_FIELDS; f++)
+			elems[i * PZ_WINDOW_FIELDS + f] =
+				Float8GetDatum(state->values[(state->win - 1 - i) * PZ_WINDOW_FIELDS + f]);
+	PG_RETURN_ARRAYTYPE_P(construct_md_array(elems, NULL, 2, dims, lbs, FLOAT8OID, 8,
+											 FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}

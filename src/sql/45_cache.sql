@@ -50,8 +50,45 @@ BEGIN
 	DELETE FROM pozytywka.forecast_runs AS r WHERE r.as_of >= from_week;
 	-- the choice for as_of is backtested on weeks up to as_of
 	DELETE FROM pozytywka.auto_choice AS c WHERE c.as_of >= from_week;
+	DELETE FROM pozytywka.lstm_inputs AS i WHERE i.as_of >= from_week;
 END;
 $$;
+
+-- Forecasts of trained models (and of the ensembles and automatic choices
+-- built on them) depend on the active model and on the catalogue (a
+-- track's age comes from its release date): drop them when either changes.
+CREATE FUNCTION pozytywka.invalidate_model_forecasts(inputs_too boolean)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	LOCK TABLE pozytywka.forecast_runs IN ROW EXCLUSIVE MODE;
+	DELETE FROM pozytywka.forecast_runs AS r
+	 USING pozytywka.model_kinds AS k
+	 WHERE k.name = r.model AND k.family IN ('neural', 'ensemble');
+	DELETE FROM pozytywka.auto_choice;
+	IF inputs_too THEN
+		DELETE FROM pozytywka.lstm_inputs;
+	END IF;
+END;
+$$;
+
+CREATE FUNCTION pozytywka.models_changed()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+	PERFORM pozytywka.invalidate_model_forecasts(TG_TABLE_NAME = 'tracks');
+	RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER models_invalidate AFTER UPDATE OR DELETE OR TRUNCATE ON pozytywka.models
+	FOR EACH STATEMENT EXECUTE FUNCTION pozytywka.models_changed();
+CREATE TRIGGER tracks_invalidate AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pozytywka.tracks
+	FOR EACH STATEMENT EXECUTE FUNCTION pozytywka.models_changed();
 
 CREATE FUNCTION pozytywka.history_changed()
 RETURNS trigger

@@ -27,6 +27,11 @@ BEGIN
 		RETURN QUERY SELECT k, o, fresh, r.seconds
 					   FROM pozytywka.forecast_runs AS r WHERE r.model = k AND r.as_of = o;
 	END LOOP;
+	-- the network's inputs, so the list straight from a newly activated
+	-- model only runs the network
+	IF 'lstm' = ANY (coalesce(kinds, '{}')) THEN
+		PERFORM pozytywka.cache_lstm_inputs(o);
+	END IF;
 	-- the automatic choice backtests every candidate: part of a full refresh
 	IF models IS NULL THEN
 		RETURN QUERY SELECT 'auto -> ' || pozytywka.cache_auto_choice(o), o, true, NULL::float8;

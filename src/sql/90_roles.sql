@@ -59,7 +59,7 @@ BEGIN
 		pozytywka.weekly_history, pozytywka.weekly_scores, pozytywka.settings,
 		pozytywka.effective_settings, pozytywka.model_kinds, pozytywka.auto_preference,
 		pozytywka.auto_choice, pozytywka.forecast_runs, pozytywka.forecast_cache,
-		pozytywka.ensemble_members, pozytywka.models,
+		pozytywka.lstm_inputs, pozytywka.ensemble_members, pozytywka.models,
 		pozytywka.tracks, pozytywka.artists, pozytywka.top_tracks_snapshot TO %I', grantee);
 	EXECUTE format('GRANT EXECUTE ON FUNCTION
 		@extschema@.top_tracks_next_week(integer, text, date),
@@ -90,7 +90,7 @@ BEGIN
 	-- invalidate cached forecasts and automatic choices
 	EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON pozytywka.weekly_stats TO %I', grantee);
 	EXECUTE format('GRANT SELECT, DELETE ON pozytywka.forecast_runs, pozytywka.forecast_cache,
-		pozytywka.auto_choice TO %I', grantee);
+		pozytywka.auto_choice, pozytywka.lstm_inputs TO %I', grantee);
 	-- the importer's bookkeeping
 	EXECUTE format('GRANT SELECT ON pozytywka.import_fields TO %I', grantee);
 	EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pozytywka.import_runs, pozytywka.import_rejects TO %I', grantee);
@@ -105,7 +105,7 @@ BEGIN
 	EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pozytywka.models TO %I', grantee);
 	EXECUTE format('GRANT USAGE ON SEQUENCE pozytywka.models_model_id_seq TO %I', grantee);
 	EXECUTE format('GRANT INSERT, UPDATE ON pozytywka.forecast_runs, pozytywka.forecast_cache,
-		pozytywka.auto_choice TO %I', grantee);
+		pozytywka.auto_choice, pozytywka.lstm_inputs TO %I', grantee);
 	EXECUTE format('GRANT SELECT, INSERT, DELETE ON pozytywka.top_tracks_snapshot TO %I', grantee);
 END;
 $$;
