@@ -182,7 +182,7 @@ BEGIN
 	FOR i IN 1 .. p.evergreens LOOP
 		n := n + 1;
 		INSERT INTO cg_track VALUES (n, 'evergreen', 1 + floor(random() * p.artists)::int, -1000,
-			0.35 * pg_temp.cg_pareto(3.0), 1, pg_temp.cg_unif(0.996, 1.0), 0, 0, 1,
+			least(1.5, 0.35 * pg_temp.cg_pareto(3.0)), 1, pg_temp.cg_unif(0.996, 1.0), 0, 0, 1,
 			random() * 2 * pi(), pg_temp.cg_unif(0.01, 0.04), pg_temp.cg_unif(0.05, 0.25));
 	END LOOP;
 	-- holiday songs (a few big ones, many small ones)
