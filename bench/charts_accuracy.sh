@@ -149,7 +149,7 @@ week, high, with the filler falling back within two or three weeks (drops are mo
 autumn release season, rare around new year); slow-burners climb for 3–10 weeks before they peak;
 evergreens (catalogue from before the data start) drift slowly with a yearly cycle; holiday songs
 climb from mid-November, peak in Christmas week and are gone by mid-January, every year.
-Levels are heavy-tailed but bounded (no. 1 ≈ 6–10× the last chart position), noise is
+Levels are heavy-tailed but bounded (no. 1 ≈ 5–7× the last chart position), noise is
 multiplicative (a persistent part, a moving average of three weekly shocks, and a week-only part),
 counts are Poisson, likes and skips small track-specific fractions of plays. Tracks debut during a
 40-week burn-in, so the first published week holds a mix of ages. Then the chart is **truncated**:
@@ -165,7 +165,7 @@ simulates a fixed catalogue of 5,000 tracks, each with a long-run base level tha
 whole year, releases and viral jumps as temporary multiplicative bumps on top of that base
 (jumps revert within a week or two), and raw events for every track every week — so every series is
 dense and mean-reverting towards a known level. Chart data has no base to revert to: tracks are born,
-peak and fade away (most of the top 50 are a few weeks old), the weekly history of a track is cut off
+peak and fade away (a large part of the top 50 is only weeks old), the weekly history of a track is cut off
 below the chart's bottom (no row instead of a small count, which the extension reads as 0), album
 drops and holiday songs are large coordinated shocks, and nothing of the data (sizes, rates, noise)
 was tuned to the extension's models.

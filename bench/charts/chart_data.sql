@@ -23,7 +23,7 @@
 --     drifting with a yearly cycle;
 --   * holiday songs: climb from mid-November, peak in Christmas week, fall in
 --     the new-year week and are gone in January — every year;
---   * peak levels: Pareto-distributed, capped (no. 1 about 6-10x the last
+--   * peak levels: Pareto-distributed, capped (no. 1 about 5-7x the last
 --     chart position);
 --   * multiplicative noise: a persistent part (moving average of three weekly
 --     shocks) and a week-only part, a common market factor, Poisson counts;
