@@ -47,9 +47,11 @@ SELECT weekly_series(w, v, '2024-01-29', 4)
 SELECT rank, track_id FROM top_tracks_next_week(2, 'naive', '2024-02-01');
 SELECT rank, track_id, model FROM top_tracks_next_week(2, 'naive');
 SELECT rank, track_id, model FROM top_tracks_next_week(2);
--- why: auto backtests every candidate on the 4 weeks up to as_of
-SELECT model, preference, round(mean_overlap::numeric, 4) AS mean_overlap, weeks
-  FROM pozytywka.auto_scores('2024-02-05') ORDER BY mean_overlap DESC, preference, model;
+-- why: auto backtests every candidate on the 8 weeks up to as_of (here
+-- the 5 with an origin); all tie, so the default (persistence) stays
+SELECT model, preference, round(mean_overlap::numeric, 4) AS mean_overlap, weeks,
+	   round(score::numeric, 4) AS score
+  FROM pozytywka.auto_scores('2024-02-05') ORDER BY score DESC, preference, model;
 
 -- backtest: week 2024-02-05 (actual top 2: up 6, flat 5) is predicted from
 -- week 2024-01-29 (naive top 2: new 8, then down 5 — down, flat and up tie
@@ -113,3 +115,20 @@ SELECT q AS query, pg_temp.error_of(q) AS error FROM (VALUES
 	($q$SELECT weekly_series(d, 1, 'infinity', 4) FROM (VALUES (date '2024-01-01')) AS v (d)$q$),
 	($q$SELECT weekly_series(d, 1, '2024-01-08', 4) FROM (VALUES (date '2024-01-03')) AS v (d)$q$)
 ) AS t (q);
+
+-- auto leaves persistence for a model that beats it (by more than
+-- settings.auto_margin, default 0): 'alt' alternates 10 / 0, 'steady'
+-- plays 6 a week, so last week's no. 1 is never next week's (naive: 0)
+-- while the means pick 'steady', right every other week
+TRUNCATE pozytywka.imported_weekly_stats, pozytywka.sessions;
+INSERT INTO pozytywka.imported_weekly_stats (track_id, week, plays)
+SELECT t, date '2024-01-01' + 7 * w, CASE WHEN t = 'steady' THEN 6 WHEN w % 2 = 0 THEN 10 ELSE 0 END
+  FROM unnest(ARRAY['alt', 'steady']) AS t, generate_series(0, 11) AS w;
+INSERT INTO pozytywka.settings (auto_n) VALUES (1);
+SELECT model, round(mean_overlap::numeric, 3) AS mean_overlap, round(score::numeric, 3) AS score
+  FROM pozytywka.auto_scores(latest_complete_week()) ORDER BY score DESC, preference;
+SELECT model FROM top_tracks_next_week(1);
+-- a margin larger than any gain keeps persistence
+UPDATE pozytywka.settings SET auto_margin = 0.6;
+SELECT model FROM top_tracks_next_week(1);
+DELETE FROM pozytywka.settings;

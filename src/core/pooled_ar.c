@@ -11,10 +11,22 @@
 #include <gsl/gsl_errno.h>
 #include <gsl/gsl_linalg.h>
 
+/*
+ * The log score of week s of a row.  A week without a positive score after
+ * the track's first one is read as the week's floor: half the smallest
+ * positive score any track had that week.  In a full event log the floor
+ * is a fraction of one play, so this is the plain log1p(max(y, 0)); in a
+ * chart that lists only its top K tracks a missing week means "somewhere
+ * below the cut", not "no listener", and a log-scale model that read it as
+ * 0 would take every dip under the cut for a collapse (and learn wild
+ * rebounds from re-entries).  Imputing censored values at a fraction of the
+ * detection limit is the usual simple treatment (cf. Helsel, "Statistics
+ * for censored environmental data", 2012).
+ */
 static inline double
-log_score(double y)
+log_score(const double *y, const double *week_floor, int s)
 {
-	return log1p(y > 0.0 ? y : 0.0);
+	return log1p(y[s] > 0.0 ? y[s] : week_floor[s]);
 }
 
 /*
@@ -22,32 +34,34 @@ log_score(double y)
  * week.  Requires first <= t.
  */
 static void
-features(const double *y, int first, int t, double *x)
+features(const double *y, const double *week_floor, int first, int t, double *x)
 {
 	int			age = t - first;
-	double		l0 = log_score(y[t]);
-	double		l1 = t - 1 >= first ? log_score(y[t - 1]) : 0.0;
-	double		l2 = t - 2 >= first ? log_score(y[t - 2]) : 0.0;
+	double		l0 = log_score(y, week_floor, t);
+	double		l1 = t - 1 >= first ? log_score(y, week_floor, t - 1) : 0.0;
+	double		l2 = t - 2 >= first ? log_score(y, week_floor, t - 2) : 0.0;
 	double		older = 0.0;
 	int			n_older = 0;
 	double		level = 0.0;
 	double		peak = 0.0;
+	int			from = first > t - (POOLED_AR_LEVEL_WEEKS - 1) ? first : t - (POOLED_AR_LEVEL_WEEKS - 1);
+	int			year_ago = t - POOLED_AR_YEAR;
 
 	for (int s = t - 7; s <= t - 3; s++)
 		if (s >= first)
 		{
-			older += log_score(y[s]);
+			older += log_score(y, week_floor, s);
 			n_older++;
 		}
-	for (int s = first; s <= t; s++)
+	for (int s = from; s <= t; s++)
 	{
-		double		l = log_score(y[s]);
+		double		l = log_score(y, week_floor, s);
 
 		level += l;
 		if (l > peak)
 			peak = l;
 	}
-	level /= (t - first + 1);
+	level /= (t - from + 1);
 
 	x[0] = 1.0;
 	x[1] = l0;
@@ -66,6 +80,23 @@ features(const double *y, int first, int t, double *x)
 	/* momentum, and how a young track's momentum differs */
 	x[14] = l0 - l1;
 	x[15] = (age <= 3) * (l0 - l1);
+
+	/*
+	 * Annual recurrence: how the track moved from this week to the next a
+	 * year ago (holiday songs climb every December), when the track was
+	 * there a year ago; the indicator lets the model tell "no change" from
+	 * "no history".
+	 */
+	if (year_ago >= first)
+	{
+		x[16] = log_score(y, week_floor, year_ago + 1) - log_score(y, week_floor, year_ago);
+		x[17] = 1.0;
+	}
+	else
+	{
+		x[16] = 0.0;
+		x[17] = 0.0;
+	}
 }
 
 static int
@@ -91,6 +122,7 @@ pooled_ar_fit_predict(const double *Y, long m, int H,
 	double		xtx[K * K];
 	double		xty[K];
 	double		x[K];
+	double		week_floor[POOLED_AR_MAX_WEEKS];
 	long		n = 0;
 	int			use_model;
 
@@ -117,6 +149,21 @@ pooled_ar_fit_predict(const double *Y, long m, int H,
 			return PZ_EINVAL;
 		}
 
+	/* each week's week_floor (see log_score) */
+	for (int s = 0; s < H; s++)
+	{
+		double		smallest = INFINITY;
+
+		for (long i = 0; i < m; i++)
+		{
+			double		v = Y[i * H + s];
+
+			if (v > 0.0 && v < smallest)
+				smallest = v;
+		}
+		week_floor[s] = isfinite(smallest) ? 0.5 * smallest : 0.0;
+	}
+
 	/* normal equations of the weighted least squares over all origins */
 	memset(xtx, 0, sizeof(xtx));
 	memset(xty, 0, sizeof(xty));
@@ -135,8 +182,8 @@ pooled_ar_fit_predict(const double *Y, long m, int H,
 			if (t < 0 || isnan(y[t]) || isnan(y[t + 1]))
 				continue;
 			first = first_index(y, t);
-			features(y, first, t, x);
-			target = log_score(y[t + 1]);
+			features(y, week_floor, first, t, x);
+			target = log_score(y, week_floor, t + 1);
 
 			/*
 			 * Weight by the track's current size: the top of the chart is
@@ -173,7 +220,7 @@ pooled_ar_fit_predict(const double *Y, long m, int H,
 				xtx[b * K + a] = xtx[a * K + b];
 			scale += xtx[a * K + a];
 		}
-		/* ridge relative to the mean diagonal; a tiny floor keeps
+		/* ridge relative to the mean diagonal; a tiny week_floor keeps
 		 * features that never vary (e.g. no debuts) solvable */
 		scale /= K;
 		for (int a = 1; a < K; a++)
@@ -210,7 +257,7 @@ pooled_ar_fit_predict(const double *Y, long m, int H,
 			out[i] = y[H - 1];
 			continue;
 		}
-		features(y, first_index(y, H - 1), H - 1, x);
+		features(y, week_floor, first_index(y, H - 1), H - 1, x);
 		pred = 0.0;
 		for (int a = 0; a < K; a++)
 			pred += report->coef[a] * x[a];

@@ -4,8 +4,9 @@
  * One weighted ridge regression shared by every track, refitted at each
  * forecast origin on the track-weeks just before it: the next week's
  * log1p(score) from the last weeks' log scores, the track's long-run level
- * and peak, its momentum, and its age (weeks since it first appeared, with
- * interactions for the first weeks).  Rows are weighted by the track's
+ * and peak, its momentum, its age (weeks since it first appeared, with
+ * interactions for the first weeks), and — with more than a year of
+ * history — how it moved over the same week a year ago.  Rows are weighted by the track's
  * current score, since the top of the chart is what the list is judged on.  Pooling lets thousands of short, noisy series teach
  * one model what a debut's second week, a viral spike or a slow decline
  * look like — the regularities a per-track model cannot learn from one
@@ -23,7 +24,13 @@
 #define POOLED_AR_MAX_TRACKS 10000000
 
 /* Number of regression features (including the intercept). */
-#define POOLED_AR_NFEAT 16
+#define POOLED_AR_NFEAT 18
+
+/* Weeks behind a track's level and peak features. */
+#define POOLED_AR_LEVEL_WEEKS 26
+
+/* Weeks in a year, for the annual-recurrence feature. */
+#define POOLED_AR_YEAR 52
 
 typedef struct pooled_ar_opts
 {

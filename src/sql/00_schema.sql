@@ -119,10 +119,13 @@ CREATE TABLE pozytywka.settings (
 	-- optional bound on the candidate set for very large catalogues: keep
 	-- the max_candidates tracks with the best recent mean score
 	max_candidates integer CHECK (max_candidates > 0),
-	-- model_type 'auto' picks the model with the best mean overlap@auto_n
-	-- over the auto_weeks weeks before the forecast origin
-	auto_weeks	integer NOT NULL DEFAULT 4 CHECK (auto_weeks BETWEEN 1 AND 52),
-	auto_n		integer NOT NULL DEFAULT 50 CHECK (auto_n BETWEEN 1 AND 100000)
+	-- model_type 'auto' backtests the models on the auto_weeks weeks before
+	-- the forecast origin (mean overlap@auto_n); a model replaces the
+	-- default one (the first of auto_preference: persistence) only when it
+	-- beats it by more than auto_margin (0: any gain; ties keep the default)
+	auto_weeks	integer NOT NULL DEFAULT 8 CHECK (auto_weeks BETWEEN 1 AND 52),
+	auto_n		integer NOT NULL DEFAULT 50 CHECK (auto_n BETWEEN 1 AND 100000),
+	auto_margin double precision NOT NULL DEFAULT 0 CHECK (auto_margin BETWEEN 0 AND 1)
 );
 
 CREATE VIEW pozytywka.effective_settings AS
@@ -132,8 +135,9 @@ SELECT coalesce(s.w_play, 1.0) AS w_play,
 	   coalesce(s.history_weeks, 52) AS history_weeks,
 	   coalesce(s.candidate_weeks, 8) AS candidate_weeks,
 	   s.max_candidates,
-	   coalesce(s.auto_weeks, 4) AS auto_weeks,
-	   coalesce(s.auto_n, 50) AS auto_n
+	   coalesce(s.auto_weeks, 8) AS auto_weeks,
+	   coalesce(s.auto_n, 50) AS auto_n,
+	   coalesce(s.auto_margin, 0) AS auto_margin
   FROM (VALUES (true)) AS d (singleton)
   LEFT JOIN pozytywka.settings AS s ON s.singleton;
 

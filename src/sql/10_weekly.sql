@@ -10,6 +10,7 @@ CREATE FUNCTION pozytywka.apply_weekly_deltas(track_ids text[], weeks date[],
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	emptied_tracks text[];
@@ -75,6 +76,7 @@ CREATE FUNCTION pozytywka.sessions_inserted()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
 	PERFORM pozytywka.apply_weekly_deltas(array_agg(g.track_id), array_agg(g.week),
@@ -96,6 +98,7 @@ CREATE FUNCTION pozytywka.sessions_deleted()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
 	PERFORM pozytywka.apply_weekly_deltas(array_agg(g.track_id), array_agg(g.week),
@@ -117,6 +120,7 @@ CREATE FUNCTION pozytywka.sessions_updated()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
 	PERFORM pozytywka.apply_weekly_deltas(array_agg(g.track_id), array_agg(g.week),
@@ -155,6 +159,7 @@ CREATE FUNCTION pozytywka.sessions_truncated()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
 	TRUNCATE pozytywka.weekly_stats;
@@ -172,6 +177,7 @@ CREATE FUNCTION @extschema@.rebuild_weekly_stats()
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	n bigint;
@@ -219,6 +225,7 @@ CREATE FUNCTION @extschema@.set_score_weights(w_play double precision,
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
 	IF w_play IS NULL OR w_like IS NULL OR w_skip IS NULL THEN
@@ -249,6 +256,7 @@ CREATE FUNCTION @extschema@.latest_complete_week()
 RETURNS date
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 	SELECT greatest((SELECT max(week) - 7 FROM pozytywka.weekly_stats),
 					(SELECT max(week) FROM pozytywka.imported_weekly_stats));
@@ -260,6 +268,7 @@ CREATE FUNCTION pozytywka.first_week()
 RETURNS date
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 	SELECT least((SELECT min(week) FROM pozytywka.weekly_stats),
 				 (SELECT min(week) FROM pozytywka.imported_weekly_stats));
@@ -271,6 +280,7 @@ RETURNS TABLE (track_id text, week date, plays bigint, likes bigint,
 			   skips bigint, score double precision)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 	SELECT ws.track_id, ws.week, ws.plays, ws.likes, ws.skips, ws.score
 	  FROM pozytywka.weekly_scores AS ws

@@ -54,6 +54,7 @@ CREATE FUNCTION pozytywka.candidate_series(as_of date)
 RETURNS TABLE (track_id text, first_week date, series double precision[])
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	cfg record;
@@ -110,6 +111,7 @@ CREATE FUNCTION pozytywka.forecast_naive(as_of date)
 RETURNS TABLE (track_id text, predicted_score double precision)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 	SELECT c.track_id, c.series[cardinality(c.series)]
 	  FROM pozytywka.candidate_series(as_of) AS c;
@@ -119,6 +121,7 @@ CREATE FUNCTION pozytywka.forecast_mean4(as_of date)
 RETURNS TABLE (track_id text, predicted_score double precision)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 	SELECT c.track_id, @extschema@.series_mean(c.series, 4)
 	  FROM pozytywka.candidate_series(as_of) AS c;
@@ -128,6 +131,7 @@ CREATE FUNCTION pozytywka.forecast_mean8(as_of date)
 RETURNS TABLE (track_id text, predicted_score double precision)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 	SELECT c.track_id, @extschema@.series_mean(c.series, 8)
 	  FROM pozytywka.candidate_series(as_of) AS c;
@@ -137,6 +141,7 @@ CREATE FUNCTION pozytywka.forecast_ewma(as_of date)
 RETURNS TABLE (track_id text, predicted_score double precision)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 	SELECT c.track_id, @extschema@.series_ewma(c.series, 0.5)
 	  FROM pozytywka.candidate_series(as_of) AS c;
@@ -146,6 +151,7 @@ CREATE FUNCTION pozytywka.forecast_trend(as_of date)
 RETURNS TABLE (track_id text, predicted_score double precision)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 	SELECT c.track_id, @extschema@.series_trend(c.series, 4)
 	  FROM pozytywka.candidate_series(as_of) AS c;

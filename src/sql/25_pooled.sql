@@ -17,6 +17,7 @@ CREATE FUNCTION pozytywka.forecast_pooled(as_of date)
 RETURNS TABLE (track_id text, predicted_score double precision)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	cfg record;
@@ -24,8 +25,10 @@ DECLARE
 BEGIN
 	SELECT * INTO STRICT cfg FROM pozytywka.effective_settings;
 	-- the model learns from the 12 origins before as_of; 26 weeks of
-	-- history give every feature its full window
-	weeks := least(cfg.history_weeks, 26);
+	-- history give every feature its full window, 66 the annual one too
+	-- (a year before each of those origins) when there is more than a year
+	weeks := least(cfg.history_weeks,
+				   CASE WHEN pozytywka.first_week() <= as_of - 7 * 53 THEN 66 ELSE 26 END);
 	RETURN QUERY
 	WITH rows_in_window AS (
 		SELECT h.track_id, h.week, h.plays, h.likes, h.skips

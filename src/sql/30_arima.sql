@@ -68,6 +68,7 @@ CREATE FUNCTION pozytywka.forecast_arima(as_of date)
 RETURNS TABLE (track_id text, predicted_score double precision)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 	SELECT c.track_id, (@extschema@.arima_forecast(c.series, 1))[1]
 	  FROM pozytywka.candidate_series(as_of) AS c;

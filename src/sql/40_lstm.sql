@@ -69,6 +69,7 @@ CREATE FUNCTION pozytywka.lstm_model(id bigint, must_be_active boolean)
 RETURNS pozytywka.models
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	m pozytywka.models;
@@ -107,6 +108,7 @@ CREATE FUNCTION @extschema@.lstm_activate(model_id bigint)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	m pozytywka.models;
@@ -129,6 +131,7 @@ CREATE FUNCTION @extschema@.lstm_import(model jsonb)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	w bytea;
@@ -175,6 +178,7 @@ CREATE FUNCTION pozytywka.pg_input_is_valid_date(s text)
 RETURNS boolean
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
 	PERFORM s::date;
@@ -190,6 +194,7 @@ CREATE FUNCTION @extschema@.lstm_export(model_id bigint)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	m pozytywka.models;
@@ -219,6 +224,7 @@ CREATE FUNCTION @extschema@.lstm_forward(model_id bigint, input double precision
 RETURNS double precision
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
 	IF model_id IS NULL THEN
@@ -261,6 +267,7 @@ CREATE FUNCTION pozytywka.lstm_windows(track_ids text[], as_of date, win integer
 RETURNS TABLE (track_id text, raw double precision[], age double precision)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 	WITH cfg AS (SELECT * FROM pozytywka.effective_settings),
 	rows_in_window AS (
@@ -295,6 +302,7 @@ CREATE FUNCTION pozytywka.lstm_candidate_windows(as_of date, win integer)
 RETURNS TABLE (track_id text, raw double precision[], age double precision)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	cfg record;
@@ -358,6 +366,7 @@ CREATE FUNCTION pozytywka.cache_lstm_inputs(as_of date DEFAULT NULL)
 RETURNS boolean
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	m pozytywka.models;
@@ -390,6 +399,7 @@ CREATE FUNCTION @extschema@.lstm_predict_all(model_id bigint DEFAULT NULL, as_of
 RETURNS TABLE (track_id text, predicted_score double precision)
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	m pozytywka.models;
@@ -427,6 +437,7 @@ CREATE FUNCTION pozytywka.lstm_model_window(m pozytywka.models)
 RETURNS integer
 LANGUAGE plpgsql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
 	IF m.normalisation IS NULL OR (m.normalisation ->> 'feature_version') IS DISTINCT FROM '1'
@@ -444,6 +455,7 @@ CREATE FUNCTION pozytywka.lstm_apply_model(m pozytywka.models, raws double preci
 RETURNS double precision[]
 LANGUAGE sql IMMUTABLE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 	SELECT pozytywka.lstm_apply(m.weights,
 			ARRAY(SELECT v::float8 FROM jsonb_array_elements_text(m.normalisation -> 'mean') AS v),
@@ -458,6 +470,7 @@ CREATE FUNCTION @extschema@.lstm_predict(track_id text, model_id bigint DEFAULT 
 RETURNS double precision
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	m pozytywka.models;
@@ -500,6 +513,7 @@ CREATE FUNCTION @extschema@.lstm_train(window_weeks integer DEFAULT 8,
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	active pozytywka.models;
@@ -654,6 +668,7 @@ CREATE FUNCTION pozytywka.forecast_lstm(as_of date)
 RETURNS TABLE (track_id text, predicted_score double precision)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 	SELECT p.track_id, p.predicted_score FROM @extschema@.lstm_predict_all(NULL, as_of) AS p;
 $$;
@@ -665,6 +680,7 @@ CREATE FUNCTION pozytywka.lstm_available(as_of date)
 RETURNS boolean
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 	SELECT EXISTS (SELECT 1 FROM pozytywka.models AS m
 					WHERE m.kind = 'lstm' AND m.is_active
@@ -684,6 +700,7 @@ CREATE FUNCTION pozytywka.weekly_retrain()
 RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	m pozytywka.models;

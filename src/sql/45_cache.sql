@@ -44,6 +44,7 @@ CREATE FUNCTION pozytywka.invalidate_forecasts(from_week date)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
 	LOCK TABLE pozytywka.forecast_runs IN ROW EXCLUSIVE MODE;
@@ -61,6 +62,7 @@ CREATE FUNCTION pozytywka.invalidate_model_forecasts(inputs_too boolean)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
 	LOCK TABLE pozytywka.forecast_runs IN ROW EXCLUSIVE MODE;
@@ -78,6 +80,7 @@ CREATE FUNCTION pozytywka.models_changed()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
 	PERFORM pozytywka.invalidate_model_forecasts(TG_TABLE_NAME = 'tracks');
@@ -94,6 +97,7 @@ CREATE FUNCTION pozytywka.history_changed()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	from_week date;
@@ -150,6 +154,7 @@ CREATE FUNCTION pozytywka.settings_changed()
 RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
 	PERFORM pozytywka.invalidate_forecasts('-infinity');

@@ -7,6 +7,7 @@ CREATE FUNCTION pozytywka.resolve_as_of(as_of date)
 RETURNS date
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	latest date := @extschema@.latest_complete_week();
@@ -44,6 +45,7 @@ CREATE FUNCTION pozytywka.resolve_model(model_type text, as_of date)
 RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	kind text;
@@ -72,6 +74,7 @@ CREATE FUNCTION pozytywka.actual_top(n integer, of_week date)
 RETURNS TABLE (track_id text, score double precision)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 	SELECT ws.track_id, ws.score
 	  FROM pozytywka.weekly_scores AS ws
@@ -86,6 +89,7 @@ CREATE FUNCTION pozytywka.compute_forecasts(kind text, as_of date)
 RETURNS TABLE (track_id text, predicted_score double precision)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	fn regprocedure;
@@ -102,6 +106,7 @@ CREATE FUNCTION pozytywka.model_forecasts(kind text, as_of date)
 RETURNS TABLE (track_id text, predicted_score double precision)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
 	IF EXISTS (SELECT 1 FROM pozytywka.forecast_runs AS r
@@ -124,6 +129,7 @@ CREATE FUNCTION pozytywka.cache_forecasts(kind text, as_of date)
 RETURNS boolean
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	started timestamptz := clock_timestamp();
@@ -153,6 +159,7 @@ CREATE FUNCTION pozytywka.overlap_at(kind text, n integer, target date)
 RETURNS TABLE (overlap double precision, hits integer, actual_n integer)
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 	WITH predicted AS (
 		SELECT f.track_id
@@ -174,27 +181,34 @@ $$;
 -- The rule behind model_type 'auto' for an origin week as_of: every model
 -- kind marked auto_candidate is backtested on the settings.auto_weeks weeks
 -- up to as_of (rolling origin: each week predicted from the week before,
--- so nothing after as_of is used), and the best mean overlap@auto_n wins;
--- ties go to the earlier kind in auto_preference.  With fewer than 2 such
--- weeks, the first available kind of auto_preference is used.  The choice
--- is cached in pozytywka.auto_choice (by refresh_forecasts() and the
--- backtest) until the history up to as_of changes.
+-- so nothing after as_of is used) by its mean overlap@auto_n; the best mean
+-- wins, ties to the earlier kind in auto_preference, whose first kind
+-- (persistence: 'naive') is the default.  settings.auto_margin (default 0)
+-- makes every other kind beat the default by more than that margin: a
+-- price of switching for users who prefer a stable choice.  8 weeks and no
+-- margin were the best of 4-16 weeks and margins 0-0.03 on 25 chart-like
+-- datasets and the real 2023 export (bench/charts_accuracy.md): a shorter
+-- window chases noise, a margin kept persistence where the pooled model
+-- was steadily (if slightly) better.  With fewer than 2 backtest weeks
+-- the first available kind of auto_preference is used.  The choice is
+-- cached in pozytywka.auto_choice (by refresh_forecasts() and the backtest)
+-- until the history up to as_of changes.
 CREATE TABLE pozytywka.auto_preference (
 	position	integer PRIMARY KEY,
 	name		text NOT NULL UNIQUE
 );
--- Ties go to the earlier position.  Without enough weeks to backtest, the
--- first available kind wins: the prototype's rule (the LSTM when a trained
--- model exists, else ARIMA).  Kinds not listed come last.
+-- The default first, then the simpler kinds (they win ties).  Kinds not
+-- listed come last.
 INSERT INTO pozytywka.auto_preference VALUES
-	(100, 'lstm'), (200, 'arima'), (300, 'pooled'),
-	(1000, 'naive'), (1100, 'mean4'), (1200, 'ewma'), (1300, 'mean8'), (1400, 'trend');
+	(100, 'naive'), (200, 'ewma'), (300, 'mean4'), (400, 'mean8'), (500, 'trend'),
+	(600, 'pooled'), (700, 'ensemble'), (800, 'lstm'), (900, 'arima');
 
 -- Can this kind forecast from as_of? (a trained model, enough history...)
 CREATE FUNCTION pozytywka.model_available(kind text, as_of date)
 RETURNS boolean
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	fn regprocedure;
@@ -209,31 +223,39 @@ BEGIN
 END;
 $$;
 
--- Each candidate kind's backtest score for the choice at as_of.
+-- Each candidate kind's backtest score for the choice at as_of: its mean
+-- overlap, and that mean less the switching margin for every kind but the
+-- default (what the choice compares).
 CREATE FUNCTION pozytywka.auto_scores(as_of date)
-RETURNS TABLE (model text, preference integer, mean_overlap double precision, weeks integer)
+RETURNS TABLE (model text, preference integer, mean_overlap double precision, weeks integer,
+			   score double precision)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	cfg record;
 	first_week date := pozytywka.first_week();
 	targets date[];
+	default_kind text;
 BEGIN
 	SELECT * INTO STRICT cfg FROM pozytywka.effective_settings;
+	SELECT p.name INTO default_kind FROM pozytywka.auto_preference AS p ORDER BY p.position LIMIT 1;
 	-- target weeks t <= as_of whose origin t-1 is a week of data
 	SELECT coalesce(array_agg(g.t::date ORDER BY g.t), '{}') INTO targets
 	  FROM generate_series(as_of - 7 * (cfg.auto_weeks - 1), as_of, interval '7 days') AS g (t)
 	 WHERE g.t::date - 7 >= first_week;
 	RETURN QUERY
-	SELECT m.name, coalesce(p.position, 10000),
-		   CASE WHEN cardinality(targets) >= 2
-				THEN (SELECT avg(o.overlap) FROM unnest(targets) AS t (week),
-						   LATERAL pozytywka.overlap_at(m.name, cfg.auto_n, t.week) AS o) END,
-		   cardinality(targets)
-	  FROM pozytywka.model_kinds AS m
-	  LEFT JOIN pozytywka.auto_preference AS p ON p.name = m.name
-	 WHERE m.auto_candidate AND pozytywka.model_available(m.name, as_of);
+	SELECT s.name, s.position, s.mean, s.n,
+		   s.mean - CASE WHEN s.name = default_kind THEN 0 ELSE cfg.auto_margin END
+	  FROM (SELECT m.name, coalesce(p.position, 10000) AS position,
+				   CASE WHEN cardinality(targets) >= 2
+						THEN (SELECT avg(o.overlap) FROM unnest(targets) AS t (week),
+								   LATERAL pozytywka.overlap_at(m.name, cfg.auto_n, t.week) AS o) END AS mean,
+				   cardinality(targets) AS n
+			  FROM pozytywka.model_kinds AS m
+			  LEFT JOIN pozytywka.auto_preference AS p ON p.name = m.name
+			 WHERE m.auto_candidate AND pozytywka.model_available(m.name, as_of)) AS s;
 END;
 $$;
 
@@ -241,6 +263,7 @@ CREATE FUNCTION pozytywka.auto_model(as_of date)
 RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	chosen text;
@@ -248,7 +271,7 @@ BEGIN
 	SELECT c.model INTO chosen FROM pozytywka.auto_choice AS c WHERE c.as_of = auto_model.as_of;
 	IF chosen IS NULL THEN
 		SELECT a.model INTO chosen FROM pozytywka.auto_scores(auto_model.as_of) AS a
-		 ORDER BY a.mean_overlap DESC NULLS LAST, a.preference, a.model LIMIT 1;
+		 ORDER BY a.score DESC NULLS LAST, a.preference, a.model LIMIT 1;
 	END IF;
 	RETURN chosen;
 END;
@@ -261,6 +284,7 @@ CREATE FUNCTION pozytywka.cache_auto_choice(as_of date)
 RETURNS text
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	cfg record;
@@ -278,7 +302,7 @@ BEGIN
 	  WHERE m.auto_candidate
 		AND pozytywka.model_available(m.name, as_of)
 		AND g.t::date - 7 >= pozytywka.first_week();
-	SELECT (array_agg(a.model ORDER BY a.mean_overlap DESC NULLS LAST, a.preference, a.model))[1],
+	SELECT (array_agg(a.model ORDER BY a.score DESC NULLS LAST, a.preference, a.model))[1],
 		   jsonb_object_agg(a.model, a.mean_overlap)
 	  INTO chosen, scores
 	  FROM pozytywka.auto_scores(as_of) AS a;
@@ -295,6 +319,7 @@ CREATE FUNCTION pozytywka.check_list_size(n integer)
 RETURNS void
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
 	IF n IS NULL THEN
@@ -317,6 +342,7 @@ RETURNS TABLE (rank integer, track_id text, track_name text, artist_name text,
 			   model text)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	origin date;
@@ -378,6 +404,7 @@ RETURNS TABLE (week date, model text, model_used text, overlap double precision,
 			   hits integer, actual_n integer)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	latest date;
@@ -441,6 +468,7 @@ RETURNS TABLE (model text, weeks_tested integer, mean_overlap double precision,
 			   min_overlap double precision, max_overlap double precision)
 LANGUAGE sql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 	SELECT b.model, count(b.overlap)::integer, avg(b.overlap), min(b.overlap), max(b.overlap)
 	  FROM @extschema@.backtest_top_tracks(n, weeks, model_type) AS b
@@ -455,6 +483,7 @@ CREATE FUNCTION @extschema@.predict(request jsonb)
 RETURNS jsonb
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	req_model text := 'auto';

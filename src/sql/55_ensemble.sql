@@ -14,6 +14,7 @@ CREATE FUNCTION pozytywka.forecast_ensemble(as_of date)
 RETURNS TABLE (track_id text, predicted_score double precision)
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
 	RETURN QUERY
@@ -36,6 +37,7 @@ CREATE FUNCTION pozytywka.ensemble_available(as_of date)
 RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 	SELECT count(*) >= 2
 	  FROM pozytywka.ensemble_members AS e

@@ -82,6 +82,7 @@ CREATE FUNCTION @extschema@.generate_demo_data(weeks integer DEFAULT 52,
 RETURNS TABLE (table_name text, row_count bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	p_weeks integer := $1;

@@ -11,6 +11,7 @@ CREATE FUNCTION pozytywka.try_jsonb(line text)
 RETURNS jsonb
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
 	RETURN line::jsonb;
@@ -27,6 +28,7 @@ CREATE FUNCTION pozytywka.import_value_ok(v jsonb, t text)
 RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 	SELECT CASE t
 		WHEN 'string' THEN jsonb_typeof(v) = 'string'
@@ -56,6 +58,7 @@ CREATE FUNCTION pozytywka.day_exists(s text)
 RETURNS boolean
 LANGUAGE sql IMMUTABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 	SELECT length(s) < 10
 		OR date_part('month', make_date(substr(s, 1, 4)::int, substr(s, 6, 2)::int, 1)
@@ -113,6 +116,7 @@ CREATE FUNCTION pozytywka.import_checked(import_kind text)
 RETURNS TABLE (line_no bigint, line text, doc jsonb, reason text)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
 	RETURN QUERY
@@ -164,6 +168,7 @@ RETURNS TABLE (kind text, lines bigint, loaded bigint, duplicates bigint,
 			   repaired bigint, rejected bigint)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	run bigint;

@@ -9,6 +9,7 @@ CREATE FUNCTION @extschema@.refresh_forecasts(origin date DEFAULT NULL,
 RETURNS TABLE (model text, as_of date, cached boolean, seconds double precision)
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	o date := pozytywka.resolve_as_of(origin);
@@ -69,6 +70,7 @@ CREATE FUNCTION @extschema@.refresh_top_tracks(n integer DEFAULT 50,
 RETURNS integer
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	origin date := pozytywka.resolve_as_of(NULL);
@@ -104,6 +106,7 @@ CREATE FUNCTION @extschema@.weekly_refresh(retrain boolean DEFAULT true)
 RETURNS jsonb
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	started timestamptz := clock_timestamp();
@@ -131,6 +134,7 @@ CREATE FUNCTION @extschema@.schedule_weekly_refresh(schedule text DEFAULT '0 3 *
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	job bigint;
@@ -164,6 +168,7 @@ CREATE FUNCTION @extschema@.unschedule_weekly_refresh()
 RETURNS boolean
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 DECLARE
 	done boolean;

@@ -23,6 +23,7 @@ CREATE FUNCTION pozytywka.check_can_grant(grantee name)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
 	IF grantee IS NULL THEN
@@ -48,6 +49,7 @@ CREATE FUNCTION @extschema@.grant_dashboard_access(grantee name)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
 	PERFORM pozytywka.check_can_grant(grantee);
@@ -78,6 +80,7 @@ CREATE FUNCTION @extschema@.grant_loader_access(grantee name)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
 	PERFORM pozytywka.check_can_grant(grantee);
@@ -117,6 +120,7 @@ CREATE FUNCTION @extschema@.revoke_pozytywka_access(grantee name)
 RETURNS void
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
+SET jit = off
 AS $$
 BEGIN
 	PERFORM pozytywka.check_can_grant(grantee);

@@ -62,7 +62,13 @@ cancel_test() {
 			ok 1 "$label: finished before it could be cancelled (make the data bigger)"
 			return
 		fi
-		t0=$(q "SELECT extract(epoch FROM clock_timestamp()) FROM pg_stat_activity WHERE application_name = '$app' AND pg_cancel_backend(pid) LIMIT 1")
+		# the backend is chosen in a fenced subquery (OFFSET 0): with both
+		# conditions in one WHERE the planner may call pg_cancel_backend()
+		# first, for every backend, this one included (seen in CI)
+		t0=$(q "SELECT extract(epoch FROM clock_timestamp())
+		          FROM (SELECT a.pid FROM pg_stat_activity AS a
+		                 WHERE a.application_name = '$app' AND a.pid <> pg_backend_pid() OFFSET 0) AS a
+		         WHERE pg_cancel_backend(a.pid) LIMIT 1")
 		wait $bg
 		[ -n "$t0" ] || { ok 1 "$label: finished before it could be cancelled (make the data bigger)"; return; }
 	fi

@@ -23,7 +23,8 @@ createdb $DB && q "CREATE EXTENSION pozytywka" >/dev/null || { echo "Bail out! n
 q "INSERT INTO pozytywka.imported_weekly_stats (track_id, week, plays, likes, skips)
    SELECT 't' || t, date '2024-01-01' + 7 * w, (hashint4(t * 100 + w) & 255) % (1 + t % 37), t % 5, w % 3
      FROM generate_series(1, 200) AS t, generate_series(0, 19) AS w" >/dev/null
-q "SELECT count(*) FROM refresh_forecasts(NULL, '{naive,mean4,mean8,ewma,trend}')" >/dev/null
+# every model and the automatic choice cached, as the weekly job leaves them
+q "SELECT count(*) FROM refresh_forecasts()" >/dev/null
 
 rss='SELECT (regexp_match(pg_read_file('"'"'/proc/self/status'"'"'), '"'"'RssAnon:\s+(\d+)'"'"'))[1]::int AS rss \gset'
 # run_group <label> <warm-up statement file> <statement file>
@@ -103,6 +104,16 @@ run_group "top_tracks_next_week x 300 + predict x 300 (cached)" "$tmp/toplist.sq
 	echo "SELECT count(*) FROM pozytywka.candidate_series('2024-05-13');"
 done; } >"$tmp/computed.sql"
 run_group "pooled top list x 30 + candidate_series x 30 (computed)" "$tmp/computed.sql" "$tmp/computed.sql"
+
+# the list straight from the network: lstm_apply on the cached input
+# windows on every call (the model's weights are malloc'd by the core and
+# freed by the glue)
+q "SELECT lstm_train(epochs => 2, hidden => 8)" >/dev/null 2>&1
+q "DELETE FROM pozytywka.forecast_runs WHERE model = 'lstm'" >/dev/null
+{ for ((i = 0; i < 100; i++)); do
+	echo "SELECT count(*) FROM top_tracks_next_week(50, 'lstm');"
+done; } >"$tmp/lstm.sql"
+run_group "lstm top list x 100 (network run on every call)" "$tmp/lstm.sql" "$tmp/lstm.sql"
 
 echo "# backend RssAnon before / after / growth:"
 for f in "${figures[@]}"; do echo "#   $f"; done
