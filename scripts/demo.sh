@@ -22,7 +22,9 @@ psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
 CREATE EXTENSION pozytywka;
 \echo == generating demo data
 SELECT * FROM generate_demo_data();
-\echo == the top 50 of next week (model auto)
+\echo == the weekly job: forecasts of every model and the automatic choice, cached
+SELECT model, as_of, cached, round(seconds::numeric, 2) AS seconds FROM refresh_forecasts();
+\echo == the top 50 of next week (model auto, from the cache)
 SELECT * FROM top_tracks_next_week(50);
 \echo == backtest: overlap@50 over the last 8 weeks, every model
 SELECT * FROM backtest_summary(50, 8, 'all');

@@ -29,6 +29,53 @@ typedef struct WeeklySeriesState
 	double		values[FLEXIBLE_ARRAY_MEMBER];	/* slot 0 = as_of */
 } WeeklySeriesState;
 
+/*
+ * The window arguments of a dense weekly aggregate (first call only):
+ * as_of, a finite date, and the number of weeks, 1..PZ_MAX_WEEKS.
+ */
+static void
+window_args(FunctionCallInfo fcinfo, const char *agg, int as_of_arg, int weeks_arg,
+			const char *weeks_name, DateADT *as_of, int *weeks)
+{
+	if (PG_ARGISNULL(as_of_arg) || PG_ARGISNULL(weeks_arg))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s needs a non-NULL as_of and %s", agg, weeks_name)));
+	*as_of = PG_GETARG_DATEADT(as_of_arg);
+	*weeks = PG_GETARG_INT32(weeks_arg);
+	if (DATE_NOT_FINITE(*as_of))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("as_of must be a finite date")));
+	if (*weeks < 1 || *weeks > PZ_MAX_WEEKS)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be between 1 and %d, not %d",
+						weeks_name, PZ_MAX_WEEKS, *weeks)));
+}
+
+/*
+ * The slot of a row's week in the window of weeks ending at as_of (0 =
+ * as_of), or -1 when the week is outside it.  A week is named by its
+ * Monday, so it must be a whole number of weeks before as_of.
+ */
+static int
+week_slot(DateADT as_of, int weeks, DateADT week)
+{
+	int			slot;
+
+	if (DATE_NOT_FINITE(week) || week > as_of)
+		return -1;
+	if ((as_of - week) % 7 != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("week %d days before as_of is not a whole number of weeks",
+						(int) (as_of - week)),
+				 errhint("Weeks are identified by their Monday.")));
+	slot = (as_of - week) / 7;
+	return slot < weeks ? slot : -1;
+}
+
 Datum
 pz_weekly_series_transfn(PG_FUNCTION_ARGS)
 {
@@ -47,21 +94,7 @@ pz_weekly_series_transfn(PG_FUNCTION_ARGS)
 		DateADT		as_of;
 		int			n_weeks;
 
-		if (PG_ARGISNULL(3) || PG_ARGISNULL(4))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("weekly_series needs a non-NULL as_of and n_weeks")));
-		as_of = PG_GETARG_DATEADT(3);
-		n_weeks = PG_GETARG_INT32(4);
-		if (DATE_NOT_FINITE(as_of))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("as_of must be a finite date")));
-		if (n_weeks < 1 || n_weeks > PZ_MAX_WEEKS)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("n_weeks must be between 1 and %d, not %d",
-							PZ_MAX_WEEKS, n_weeks)));
+		window_args(fcinfo, "weekly_series", 3, 4, "n_weeks", &as_of, &n_weeks);
 		state = MemoryContextAllocZero(aggcontext,
 									   offsetof(WeeklySeriesState, values) +
 									   sizeof(double) * n_weeks);
@@ -75,16 +108,8 @@ pz_weekly_series_transfn(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(1) || PG_ARGISNULL(2))
 		PG_RETURN_POINTER(state);
 	week = PG_GETARG_DATEADT(1);
-	if (DATE_NOT_FINITE(week) || week > state->as_of)
-		PG_RETURN_POINTER(state);
-	if ((state->as_of - week) % 7 != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("week %d days before as_of is not a whole number of weeks",
-						(int) (state->as_of - week)),
-				 errhint("Weeks are identified by their Monday.")));
-	slot = (state->as_of - week) / 7;
-	if (slot >= state->n_weeks)
+	slot = week_slot(state->as_of, state->n_weeks, week);
+	if (slot < 0)
 		PG_RETURN_POINTER(state);
 	state->values[slot] += PG_GETARG_FLOAT8(2);
 	if (slot > state->oldest)
@@ -152,21 +177,7 @@ pz_lstm_window_transfn(PG_FUNCTION_ARGS)
 		DateADT		as_of;
 		int			win;
 
-		if (PG_ARGISNULL(6) || PG_ARGISNULL(7))
-			ereport(ERROR,
-					(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-					 errmsg("lstm_window needs a non-NULL as_of and window")));
-		as_of = PG_GETARG_DATEADT(6);
-		win = PG_GETARG_INT32(7);
-		if (DATE_NOT_FINITE(as_of))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("as_of must be a finite date")));
-		if (win < 1 || win > PZ_MAX_WEEKS)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the window must be between 1 and %d weeks, not %d",
-							PZ_MAX_WEEKS, win)));
+		window_args(fcinfo, "lstm_window", 6, 7, "window", &as_of, &win);
 		state = MemoryContextAllocZero(aggcontext,
 									   offsetof(LstmWindowState, values) +
 									   sizeof(double) * PZ_WINDOW_FIELDS * win);
@@ -179,16 +190,8 @@ pz_lstm_window_transfn(PG_FUNCTION_ARGS)
 	if (PG_ARGISNULL(1))
 		PG_RETURN_POINTER(state);
 	week = PG_GETARG_DATEADT(1);
-	if (DATE_NOT_FINITE(week) || week > state->as_of)
-		PG_RETURN_POINTER(state);
-	if ((state->as_of - week) % 7 != 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("week %d days before as_of is not a whole number of weeks",
-						(int) (state->as_of - week)),
-				 errhint("Weeks are identified by their Monday.")));
-	slot = (state->as_of - week) / 7;
-	if (slot >= state->win)
+	slot = week_slot(state->as_of, state->win, week);
+	if (slot < 0)
 		PG_RETURN_POINTER(state);
 	for (int f = 0; f < PZ_WINDOW_FIELDS; f++)
 		if (!PG_ARGISNULL(2 + f))

@@ -199,17 +199,24 @@ $$;
 COMMENT ON FUNCTION @extschema@.rebuild_weekly_stats() IS
 	'Recompute pozytywka.weekly_stats from pozytywka.sessions; returns the number of (track, week) rows';
 
--- The one relation every model reads: the aggregate kept from sessions plus
--- the user's pre-aggregated history.  When the event log is sharded, each
--- shard keeps its own weekly_stats and this is the place that unions them.
+-- What every model reads: the aggregate kept from sessions plus the user's
+-- pre-aggregated history, side by side.  When the event log is sharded,
+-- each shard keeps its own weekly_stats and this is the place that unions
+-- them.
+CREATE VIEW pozytywka.weekly_rows AS
+SELECT track_id, week, plays, likes, skips FROM pozytywka.weekly_stats
+UNION ALL
+SELECT track_id, week, plays, likes, skips FROM pozytywka.imported_weekly_stats;
+
+-- The same, one row per (track, week).  The models read weekly_rows with a
+-- condition on the weeks (pushed into both tables' indexes) and add up a
+-- week's rows in their own aggregates (weekly_series, lstm_window).
 CREATE VIEW pozytywka.weekly_history AS
 SELECT track_id, week,
 	   sum(plays)::bigint AS plays,
 	   sum(likes)::bigint AS likes,
 	   sum(skips)::bigint AS skips
-  FROM (SELECT track_id, week, plays, likes, skips FROM pozytywka.weekly_stats
-		UNION ALL
-		SELECT track_id, week, plays, likes, skips FROM pozytywka.imported_weekly_stats) AS h
+  FROM pozytywka.weekly_rows
  GROUP BY track_id, week;
 
 -- Scores with the current weights.

@@ -32,11 +32,7 @@ BEGIN
 	RETURN QUERY
 	WITH rows_in_window AS (
 		SELECT h.track_id, h.week, h.plays, h.likes, h.skips
-		  FROM pozytywka.weekly_stats AS h
-		 WHERE h.week <= as_of AND h.week > as_of - 7 * weeks
-		UNION ALL
-		SELECT h.track_id, h.week, h.plays, h.likes, h.skips
-		  FROM pozytywka.imported_weekly_stats AS h
+		  FROM pozytywka.weekly_rows AS h
 		 WHERE h.week <= as_of AND h.week > as_of - 7 * weeks
 	), per_track AS (
 		SELECT r.track_id,

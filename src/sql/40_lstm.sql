@@ -272,11 +272,7 @@ AS $$
 	WITH cfg AS (SELECT * FROM pozytywka.effective_settings),
 	rows_in_window AS (
 		SELECT h.track_id, h.week, h.plays, h.likes, h.skips
-		  FROM pozytywka.weekly_stats AS h
-		 WHERE h.track_id = ANY (track_ids) AND h.week <= as_of AND h.week > as_of - 7 * win
-		UNION ALL
-		SELECT h.track_id, h.week, h.plays, h.likes, h.skips
-		  FROM pozytywka.imported_weekly_stats AS h
+		  FROM pozytywka.weekly_rows AS h
 		 WHERE h.track_id = ANY (track_ids) AND h.week <= as_of AND h.week > as_of - 7 * win
 	), windows AS (
 		SELECT r.track_id,
@@ -319,11 +315,7 @@ BEGIN
 	RETURN QUERY
 	WITH rows_in_span AS (
 		SELECT h.track_id, h.week, h.plays, h.likes, h.skips
-		  FROM pozytywka.weekly_stats AS h
-		 WHERE h.week <= as_of AND h.week > as_of - 7 * span
-		UNION ALL
-		SELECT h.track_id, h.week, h.plays, h.likes, h.skips
-		  FROM pozytywka.imported_weekly_stats AS h
+		  FROM pozytywka.weekly_rows AS h
 		 WHERE h.week <= as_of AND h.week > as_of - 7 * span
 	), windows AS (
 		SELECT r.track_id,

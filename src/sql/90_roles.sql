@@ -58,7 +58,7 @@ BEGIN
 	-- what the read functions read: weekly history, settings, the model
 	-- registry, the cache, the catalogue (names in the list)
 	EXECUTE format('GRANT SELECT ON pozytywka.weekly_stats, pozytywka.imported_weekly_stats,
-		pozytywka.weekly_history, pozytywka.weekly_scores, pozytywka.settings,
+		pozytywka.weekly_rows, pozytywka.weekly_history, pozytywka.weekly_scores, pozytywka.settings,
 		pozytywka.effective_settings, pozytywka.model_kinds, pozytywka.auto_preference,
 		pozytywka.auto_choice, pozytywka.forecast_runs, pozytywka.forecast_cache,
 		pozytywka.lstm_inputs, pozytywka.ensemble_members, pozytywka.models,
@@ -104,7 +104,7 @@ BEGIN
 	-- activate) a model; the weekly job refreshes the cache and the list
 	EXECUTE format('GRANT SELECT ON pozytywka.settings, pozytywka.effective_settings,
 		pozytywka.model_kinds, pozytywka.auto_preference, pozytywka.ensemble_members,
-		pozytywka.weekly_history, pozytywka.weekly_scores TO %I', grantee);
+		pozytywka.weekly_rows, pozytywka.weekly_history, pozytywka.weekly_scores TO %I', grantee);
 	EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pozytywka.models TO %I', grantee);
 	EXECUTE format('GRANT USAGE ON SEQUENCE pozytywka.models_model_id_seq TO %I', grantee);
 	EXECUTE format('GRANT INSERT, UPDATE ON pozytywka.forecast_runs, pozytywka.forecast_cache,
