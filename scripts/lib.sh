@@ -14,7 +14,7 @@ PZ_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PZ_PG_BIN=/usr/lib/postgresql/15/bin
 PZ_DEPS="make gcc clang libc6-dev postgresql-15 postgresql-server-dev-15 libgsl-dev
 	postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron valgrind
-	libclang-rt-14-dev"
+	libclang-rt-14-dev bc python3"
 
 pz_log() { printf '== %s\n' "$*" >&2; }
 
