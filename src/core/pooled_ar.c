@@ -124,6 +124,8 @@ pooled_ar_fit_predict(const double *Y, long m, int H,
 	double		x[K];
 	double		week_floor[POOLED_AR_MAX_WEEKS];
 	long		n = 0;
+	int			season_lo,
+				season_hi;
 	int			use_model;
 
 	errmsg[0] = '\0';
@@ -164,6 +166,21 @@ pooled_ar_fit_predict(const double *Y, long m, int H,
 		week_floor[s] = isfinite(smallest) ? 0.5 * smallest : 0.0;
 	}
 
+	/*
+	 * With two years of history, the origins around the same week a year
+	 * earlier train the model too: it sees how last season went (a
+	 * December climb followed by the new-year fall), with the annual
+	 * feature of that time to tell it the same thing happened the year
+	 * before.
+	 */
+	season_lo = H - 1 - opts->train_weeks;
+	season_hi = -1;
+	if (H - 1 - POOLED_AR_YEAR - POOLED_AR_SEASON - POOLED_AR_YEAR >= 0)
+	{
+		season_lo = H - 1 - POOLED_AR_YEAR - POOLED_AR_SEASON;
+		season_hi = H - 1 - POOLED_AR_YEAR + POOLED_AR_SEASON;
+	}
+
 	/* normal equations of the weighted least squares over all origins */
 	memset(xtx, 0, sizeof(xtx));
 	memset(xty, 0, sizeof(xty));
@@ -173,13 +190,16 @@ pooled_ar_fit_predict(const double *Y, long m, int H,
 
 		if ((i & 1023) == 0 && pz_cancelled(cancel))
 			return PZ_ECANCELLED;
-		for (int t = H - 1 - opts->train_weeks; t < H - 1; t++)
+		for (int t = season_lo; t < H - 1; t++)
 		{
 			int			first;
 			double		w;
 			double		target;
 
 			if (t < 0 || isnan(y[t]) || isnan(y[t + 1]))
+				continue;
+			/* between last year's season and the recent origins: skip */
+			if (t > season_hi && t < H - 1 - opts->train_weeks)
 				continue;
 			first = first_index(y, t);
 			features(y, week_floor, first, t, x);

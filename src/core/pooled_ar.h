@@ -32,6 +32,10 @@
 /* Weeks in a year, for the annual-recurrence feature. */
 #define POOLED_AR_YEAR 52
 
+/* Weeks on each side of the same week a year earlier whose origins also
+ * train the model, when two years of history exist. */
+#define POOLED_AR_SEASON 6
+
 typedef struct pooled_ar_opts
 {
 	int			train_weeks;	/* origins used for fitting, >= 1 */

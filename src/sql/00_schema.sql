@@ -109,7 +109,8 @@ CREATE TABLE pozytywka.settings (
 		CHECK (w_like BETWEEN -1e6 AND 1e6),
 	w_skip		double precision NOT NULL DEFAULT 0.5
 		CHECK (w_skip BETWEEN -1e6 AND 1e6),
-	-- weeks of history handed to the models
+	-- weeks of history handed to the per-track models (the pooled model
+	-- reads up to 111 weeks for its annual features, see part 25)
 	history_weeks integer NOT NULL DEFAULT 52
 		CHECK (history_weeks BETWEEN 2 AND 520),
 	-- a track is a candidate for next week's list when it had events in

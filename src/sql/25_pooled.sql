@@ -26,9 +26,14 @@ BEGIN
 	SELECT * INTO STRICT cfg FROM pozytywka.effective_settings;
 	-- the model learns from the 12 origins before as_of; 26 weeks of
 	-- history give every feature its full window, 66 the annual one too
-	-- (a year before each of those origins) when there is more than a year
-	weeks := least(cfg.history_weeks,
-				   CASE WHEN pozytywka.first_week() <= as_of - 7 * 53 THEN 66 ELSE 26 END);
+	-- (a year before each of those origins) when there is more than a
+	-- year, 111 the origins around the same week a year earlier too when
+	-- there are two.  The year-long windows are this model's own:
+	-- settings.history_weeks bounds the per-track models (ARIMA's cost
+	-- grows with it); bounded by it, the annual feature never had data.
+	weeks := CASE WHEN pozytywka.first_week() <= as_of - 7 * 110 THEN 111
+				  WHEN pozytywka.first_week() <= as_of - 7 * 53 THEN 66
+				  ELSE least(cfg.history_weeks, 26) END;
 	RETURN QUERY
 	WITH rows_in_window AS (
 		SELECT h.track_id, h.week, h.plays, h.likes, h.skips

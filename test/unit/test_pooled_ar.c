@@ -270,6 +270,51 @@ main(void)
 		free(pa);
 	}
 
+	/*
+	 * Two years of the same tracks (the origins around the same week a
+	 * year earlier train the model too): the tracks whose yearly bump
+	 * ends next week are forecast to fall back.
+	 */
+	{
+		const int	Hb = 120;
+		const long	mb = 2000;
+		double	   *Yb = malloc(sizeof(double) * mb * Hb);
+		double	   *ob = malloc(sizeof(double) * mb);
+		unsigned char *pb = malloc(mb);
+		pooled_ar_opts oo = {12, 1e-4};
+		double		lift_end = 0;
+		int			n_end = 0;
+
+		for (long i = 0; i < mb; i++)
+		{
+			double		base = exp(5 + gauss());
+			int			phase = (int) (i % 52);
+
+			for (int t = 0; t < Hb; t++)
+			{
+				int			in_bump = ((t - phase) % 52 + 52) % 52 < 3;
+
+				Yb[i * Hb + t] = base * (in_bump ? 5 : 1) * exp(0.1 * gauss());
+			}
+			pb[i] = 1;
+		}
+		st = pooled_ar_fit_predict(Yb, mb, Hb, pb, &oo, NULL, ob, &rep, err);
+		for (long i = 0; i < mb; i++)
+			/* the origin is the bump's last week */
+			if (((Hb - 1 - (int) (i % 52)) % 52 + 52) % 52 == 2)
+			{
+				lift_end += log(ob[i] / Yb[i * Hb + Hb - 1]);
+				n_end++;
+			}
+		lift_end /= n_end;
+		tap_ok(st == PZ_OK && lift_end < -log(3.0),
+			   "annual recurrence over two years: the end of a yearly bump is forecast (log lift %.2f)",
+			   lift_end);
+		free(Yb);
+		free(ob);
+		free(pb);
+	}
+
 	/* input validation and cancellation */
 	st = pooled_ar_fit_predict(Y, m, 1, pred, &opts, NULL, out, &rep, err);
 	tap_ok(st == PZ_EINVAL, "one week is refused: %s", err);
