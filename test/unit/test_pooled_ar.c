@@ -33,6 +33,30 @@ gauss(void)
 	return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
 }
 
+/* weeks since track i's yearly bump began, at week t (0-2: in the bump) */
+static int
+bump_week(long i, int t)
+{
+	return ((t - (int) (i % 52)) % 52 + 52) % 52;
+}
+
+/*
+ * m steady tracks over H weeks, each 5x as popular for 3 weeks every year,
+ * at a week of its own (track i at week i mod 52); all asked for.
+ */
+static void
+yearly_bumps(double *Y, unsigned char *predict, long m, int H)
+{
+	for (long i = 0; i < m; i++)
+	{
+		double		base = exp(5 + gauss());
+
+		for (int t = 0; t < H; t++)
+			Y[i * H + t] = base * (bump_week(i, t) < 3 ? 5 : 1) * exp(0.1 * gauss());
+		predict[i] = 1;
+	}
+}
+
 static int
 cancel_now(void *arg)
 {
@@ -230,31 +254,18 @@ main(void)
 		int			n_bump = 0,
 					n_other = 0;
 
-		for (long i = 0; i < ma; i++)
-		{
-			double		base = exp(5 + gauss());
-			int			phase = (int) (i % 52);
-
-			for (int t = 0; t < Ha; t++)
-			{
-				int			in_bump = ((t - phase) % 52 + 52) % 52 < 3;
-
-				Ya[i * Ha + t] = base * (in_bump ? 5 : 1) * exp(0.1 * gauss());
-			}
-			pa[i] = 1;
-		}
+		yearly_bumps(Ya, pa, ma, Ha);
 		st = pooled_ar_fit_predict(Ya, ma, Ha, pa, &oo, NULL, oa, &rep, err);
 		for (long i = 0; i < ma; i++)
 		{
 			double		lift = log(oa[i] / Ya[i * Ha + Ha - 1]);
 
-			if (i % 52 == Ha % 52)
+			if (bump_week(i, Ha) == 0)
 			{
 				lift_bump += lift;
 				n_bump++;
 			}
-			else if (((Ha - 1 - (int) (i % 52)) % 52 + 52) % 52 >= 3 &&
-					 ((Ha - (int) (i % 52)) % 52 + 52) % 52 >= 3)
+			else if (bump_week(i, Ha - 1) >= 3 && bump_week(i, Ha) >= 3)
 			{
 				lift_other += lift;
 				n_other++;
@@ -285,23 +296,11 @@ main(void)
 		double		lift_end = 0;
 		int			n_end = 0;
 
-		for (long i = 0; i < mb; i++)
-		{
-			double		base = exp(5 + gauss());
-			int			phase = (int) (i % 52);
-
-			for (int t = 0; t < Hb; t++)
-			{
-				int			in_bump = ((t - phase) % 52 + 52) % 52 < 3;
-
-				Yb[i * Hb + t] = base * (in_bump ? 5 : 1) * exp(0.1 * gauss());
-			}
-			pb[i] = 1;
-		}
+		yearly_bumps(Yb, pb, mb, Hb);
 		st = pooled_ar_fit_predict(Yb, mb, Hb, pb, &oo, NULL, ob, &rep, err);
 		for (long i = 0; i < mb; i++)
 			/* the origin is the bump's last week */
-			if (((Hb - 1 - (int) (i % 52)) % 52 + 52) % 52 == 2)
+			if (bump_week(i, Hb - 1) == 2)
 			{
 				lift_end += log(ob[i] / Yb[i * Hb + Hb - 1]);
 				n_end++;
