@@ -12,6 +12,18 @@
 
 PZ_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PZ_PG_BIN=/usr/lib/postgresql/15/bin
+export PZ_PG_BIN
+# PZ_PRIVATE_PG=DIR: use (and make, when missing) a private copy of the
+# PostgreSQL 15 tree in DIR and install the extension there, not into the
+# shared /usr/share/postgresql/15.  PostgreSQL finds share/ and lib/ relative
+# to its binary, so several checkouts on one machine can build and test at
+# once without swapping the extension under each other's clusters.
+PZ_PRIVATE_PG=${PZ_PRIVATE_PG:-}
+if [ -n "$PZ_PRIVATE_PG" ]; then
+	PZ_PG_BIN=$PZ_PRIVATE_PG/usr/lib/postgresql/15/bin
+	PATH=$PZ_PG_BIN:$PATH
+	export PATH PZ_PRIVATE_PG
+fi
 PZ_DEPS="make gcc clang libc6-dev postgresql-15 postgresql-server-dev-15 libgsl-dev
 	postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron valgrind
 	libclang-rt-14-dev bc python3"
@@ -36,9 +48,25 @@ pz_install_deps() {
 	fi
 }
 
+pz_private_pg_copy() {
+	[ -x "$PZ_PG_BIN/postgres" ] && return 0
+	pz_log "private PostgreSQL tree in $PZ_PRIVATE_PG"
+	mkdir -p "$PZ_PRIVATE_PG/usr/lib/postgresql" "$PZ_PRIVATE_PG/usr/share/postgresql" &&
+		chmod 755 "$PZ_PRIVATE_PG" &&
+		cp -a /usr/lib/postgresql/15 "$PZ_PRIVATE_PG/usr/lib/postgresql/" &&
+		cp -a /usr/share/postgresql/15 "$PZ_PRIVATE_PG/usr/share/postgresql/"
+}
+
 pz_build_install() {
 	pz_log "building and installing pozytywka"
-	make -C "$PZ_ROOT" -s -j2 >/dev/null && make -C "$PZ_ROOT" -s install >/dev/null
+	make -C "$PZ_ROOT" -s -j2 PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config >/dev/null || return 1
+	if [ -n "$PZ_PRIVATE_PG" ]; then
+		pz_private_pg_copy &&
+			make -C "$PZ_ROOT" -s install PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config \
+				DESTDIR="$PZ_PRIVATE_PG" >/dev/null
+	else
+		make -C "$PZ_ROOT" -s install >/dev/null
+	fi
 }
 
 # pz_cluster_start [extra postgresql.conf lines...]

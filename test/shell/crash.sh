@@ -19,7 +19,7 @@ cd "$(dirname "$0")/../.."
 DB=pz_crash
 REF=pz_crash_ref
 IMPORT="$PWD/bin/pozytywka-import"
-PGCTL=/usr/lib/postgresql/15/bin/pg_ctl
+PGCTL=${PZ_PG_BIN:-/usr/lib/postgresql/15/bin}/pg_ctl
 n=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 q() { psql -X -At -v ON_ERROR_STOP=1 -d $DB -c "$1"; }
