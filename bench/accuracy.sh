@@ -35,7 +35,7 @@ echo "| --- | --- | ---: | ---: | ---: | ---: |"
 DB=demo; createdb $DB; sql "CREATE EXTENSION pozytywka"; sql "SELECT generate_demo_data()" >/dev/null
 run_dataset "demo (events)"
 DB=demo_weekly; createdb $DB; sql "CREATE EXTENSION pozytywka"
-psql -X -q -d demo -c "\copy (SELECT track_id, week, plays, likes, skips FROM pozytywka.weekly_stats WHERE week <= latest_complete_week()) TO '/tmp/pz_demo_weekly.csv' CSV"
+psql -X -q -d demo -c "\copy (SELECT track_id, week, plays, likes, skips FROM pozytywka.weekly_history WHERE week <= latest_complete_week()) TO '/tmp/pz_demo_weekly.csv' CSV"
 sql "\copy pozytywka.imported_weekly_stats FROM '/tmp/pz_demo_weekly.csv' CSV"
 rm -f /tmp/pz_demo_weekly.csv
 run_dataset "demo (weekly counts only)"

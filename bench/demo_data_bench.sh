@@ -55,7 +55,7 @@ run() {
 	t1=$(date +%s.%N)
 	secs=$(echo "$t1 - $t0" | bc)
 	events=$(q -d "$db" -c 'SELECT count(*) FROM pozytywka.sessions')
-	stats=$(q -d "$db" -c 'SELECT count(*) FROM pozytywka.weekly_stats')
+	stats=$(q -d "$db" -c 'SELECT count(*) FROM pozytywka.weekly_history')
 	printf '| %-28s | %12s | %10s | %8.1f | %10.0f |\n' "$label" "$events" "$stats" "$secs" \
 		"$(echo "$events / $secs" | bc -l)"
 }

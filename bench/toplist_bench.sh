@@ -34,7 +34,7 @@ sql "CREATE TABLE plain_events (LIKE pozytywka.sessions INCLUDING ALL)"
 load_plain=$(timed plain "INSERT INTO plain_events $GEN")
 load_pz=$(timed pozytywka "INSERT INTO pozytywka.sessions $GEN")
 sql "ANALYZE"
-agg_rows=$(sql "SELECT count(*) FROM pozytywka.weekly_stats")
+agg_rows=$(sql "SELECT count(*) FROM pozytywka.weekly_history")
 
 # per 10,000 events, into the latest week, 5 repetitions each
 ins="SELECT 900000000 + REP * 100000 + i, timestamp '2024-12-23' + i * interval '1 second', 1,

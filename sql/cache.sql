@@ -50,7 +50,14 @@ SELECT count(*) > 0 AS cached FROM refresh_forecasts(NULL, ARRAY['naive']);
 INSERT INTO pozytywka.sessions VALUES (99, '2024-02-01 12:00', 1, 't1', 'play');
 SELECT count(*) AS naive_runs_kept FROM pozytywka.forecast_runs WHERE model = 'naive';
 INSERT INTO pozytywka.sessions VALUES (98, '2024-01-24 12:00', 1, 't1', 'play');
+-- not merged yet: the cached run is behind, so the list is computed (t1's
+-- late play counts at once) ...
+SELECT pozytywka.pending_through(latest_complete_week()) AS pending;
+SELECT track_id, predicted_score FROM top_tracks_next_week(10, 'naive') WHERE track_id = 't1';
+-- ... and the merge drops the run
+SELECT merge_events() > 0 AS merged;
 SELECT count(*) AS naive_runs_after_late_event FROM pozytywka.forecast_runs WHERE model = 'naive';
+SELECT track_id, predicted_score FROM top_tracks_next_week(10, 'naive') WHERE track_id = 't1';
 
 -- the dashboard's list
 SELECT refresh_top_tracks(3, 'naive');

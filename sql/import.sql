@@ -33,7 +33,7 @@ SELECT * FROM import_staged('sessions', 'test file');
 SELECT session_id, "timestamp", user_id, track_id, event_type
   FROM pozytywka.sessions ORDER BY session_id, "timestamp", event_type;
 SELECT line_no, reason FROM pozytywka.import_rejects ORDER BY line_no;
-SELECT * FROM pozytywka.weekly_stats ORDER BY track_id, week;
+SELECT * FROM pozytywka.weekly_history ORDER BY track_id, week;
 
 -- loading the same file again changes nothing
 SELECT * FROM import_staged('sessions', 'test file again');

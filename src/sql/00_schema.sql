@@ -73,17 +73,51 @@ CREATE UNIQUE INDEX sessions_event_key
 	ON pozytywka.sessions (session_id, "timestamp", event_type, track_id, user_id)
 	NULLS NOT DISTINCT;
 
--- The weekly per-track aggregate of sessions, kept current by the triggers
--- of part 10.  A week is identified by the date of its Monday (ISO week).
+-- Event tables whose events count (pozytywka.attach_events(), part 10).
+-- pozytywka.sessions is source 1, attached by this script.
+CREATE TABLE pozytywka.event_sources (
+	source_id	serial PRIMARY KEY,
+	-- NULL once the table was dropped (its weeks stay when keep_history)
+	relid		regclass UNIQUE,
+	relname		text NOT NULL,
+	time_column name NOT NULL,
+	track_column name NOT NULL,
+	type_column name NOT NULL,
+	user_column name,
+	play_values text[] NOT NULL,
+	like_values text[] NOT NULL,
+	skip_values text[] NOT NULL,
+	keep_history boolean NOT NULL,
+	attached_at timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+
+-- The weekly per-track aggregate of the attached event tables, one row per
+-- (track, week, source), folded from weekly_deltas by merge_events().  A
+-- week is identified by the date of its Monday (ISO week).
 CREATE TABLE pozytywka.weekly_stats (
 	track_id	text NOT NULL,
 	week		date NOT NULL,
 	plays		bigint NOT NULL CHECK (plays >= 0),
 	likes		bigint NOT NULL CHECK (likes >= 0),
 	skips		bigint NOT NULL CHECK (skips >= 0),
-	PRIMARY KEY (track_id, week)
+	-- last, as 0.1.0 -> 0.2.0 added it
+	source_id	integer NOT NULL DEFAULT 1,
+	PRIMARY KEY (track_id, week, source_id)
 );
 CREATE INDEX weekly_stats_week_idx ON pozytywka.weekly_stats (week);
+
+-- Changes not merged yet: each writing statement appends its net (track,
+-- week) deltas here (the capture trigger, src/events.c), never updating a
+-- shared row.  No index, so that appending costs writers as little as it
+-- can; merge_events() empties it.
+CREATE TABLE pozytywka.weekly_deltas (
+	source_id	integer NOT NULL,
+	track_id	text NOT NULL,
+	week		date NOT NULL,
+	plays		bigint NOT NULL,
+	likes		bigint NOT NULL,
+	skips		bigint NOT NULL
+);
 
 -- Weekly counts of a user who has them but not the raw events.
 CREATE TABLE pozytywka.imported_weekly_stats (
@@ -167,8 +201,11 @@ CREATE TABLE pozytywka.import_rejects (
 CREATE UNIQUE INDEX import_rejects_line_key
 	ON pozytywka.import_rejects (kind, line_no, pg_catalog.md5(line)) NULLS NOT DISTINCT;
 
--- pg_dump: the data of these member tables is the user's.  weekly_stats is
--- left out on purpose: restoring sessions fires the triggers that rebuild it.
+-- pg_dump: the data of these member tables is the user's.  The aggregate of
+-- pozytywka.sessions (source 1) is left out on purpose: restoring sessions
+-- fires the triggers that rebuild it.  That of the user's own tables is
+-- kept: their triggers are restored after their rows, and with keep_history
+-- it holds weeks whose events the table no longer has.
 SELECT pg_catalog.pg_extension_config_dump('pozytywka.artists', '');
 SELECT pg_catalog.pg_extension_config_dump('pozytywka.tracks', '');
 SELECT pg_catalog.pg_extension_config_dump('pozytywka.users', '');
@@ -178,3 +215,7 @@ SELECT pg_catalog.pg_extension_config_dump('pozytywka.imported_weekly_stats', ''
 SELECT pg_catalog.pg_extension_config_dump('pozytywka.settings', '');
 SELECT pg_catalog.pg_extension_config_dump('pozytywka.import_runs', '');
 SELECT pg_catalog.pg_extension_config_dump('pozytywka.import_rejects', '');
+SELECT pg_catalog.pg_extension_config_dump('pozytywka.event_sources', 'WHERE source_id <> 1');
+SELECT pg_catalog.pg_extension_config_dump('pozytywka.event_sources_source_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pozytywka.weekly_stats', 'WHERE source_id <> 1');
+SELECT pg_catalog.pg_extension_config_dump('pozytywka.weekly_deltas', 'WHERE source_id <> 1');

@@ -370,6 +370,9 @@ BEGIN
 		RETURN false;
 	END IF;
 	as_of := pozytywka.resolve_as_of(as_of);
+	IF NOT pozytywka.merge_before_caching(as_of) THEN
+		RETURN false;
+	END IF;
 	win := pozytywka.lstm_model_window(m);
 	LOCK TABLE pozytywka.forecast_runs IN SHARE ROW EXCLUSIVE MODE;
 	IF EXISTS (SELECT 1 FROM pozytywka.lstm_inputs AS i
@@ -409,7 +412,8 @@ BEGIN
 	SELECT u.t, u.p
 	  FROM pozytywka.lstm_inputs AS i,
 		   LATERAL unnest(i.track_ids, pozytywka.lstm_apply_model(m, i.windows, i.ages)) AS u(t, p)
-	 WHERE i.as_of = lstm_predict_all.as_of AND i.window_weeks = win;
+	 WHERE i.as_of = lstm_predict_all.as_of AND i.window_weeks = win
+	   AND NOT pozytywka.pending_through(lstm_predict_all.as_of);
 	IF FOUND THEN
 		RETURN;
 	END IF;

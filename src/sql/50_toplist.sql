@@ -109,7 +109,9 @@ SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
 BEGIN
-	IF EXISTS (SELECT 1 FROM pozytywka.forecast_runs AS r
+	-- while changes of weeks up to as_of are pending, the cache is behind
+	IF NOT pozytywka.pending_through(model_forecasts.as_of)
+	   AND EXISTS (SELECT 1 FROM pozytywka.forecast_runs AS r
 				WHERE r.model = kind AND r.as_of = model_forecasts.as_of) THEN
 		RETURN QUERY SELECT c.track_id, c.predicted_score
 					   FROM pozytywka.forecast_cache AS c
@@ -134,7 +136,8 @@ AS $$
 DECLARE
 	started timestamptz := clock_timestamp();
 BEGIN
-	IF NOT has_table_privilege('pozytywka.forecast_cache', 'INSERT') THEN
+	IF NOT has_table_privilege('pozytywka.forecast_cache', 'INSERT')
+	   OR NOT pozytywka.merge_before_caching(as_of) THEN
 		RETURN false;
 	END IF;
 	LOCK TABLE pozytywka.forecast_runs IN SHARE ROW EXCLUSIVE MODE;
@@ -268,7 +271,9 @@ AS $$
 DECLARE
 	chosen text;
 BEGIN
-	SELECT c.model INTO chosen FROM pozytywka.auto_choice AS c WHERE c.as_of = auto_model.as_of;
+	IF NOT pozytywka.pending_through(auto_model.as_of) THEN
+		SELECT c.model INTO chosen FROM pozytywka.auto_choice AS c WHERE c.as_of = auto_model.as_of;
+	END IF;
 	IF chosen IS NULL THEN
 		SELECT a.model INTO chosen FROM pozytywka.auto_scores(auto_model.as_of) AS a
 		 ORDER BY a.score DESC NULLS LAST, a.preference, a.model LIMIT 1;
@@ -291,6 +296,9 @@ DECLARE
 	chosen text;
 	scores jsonb;
 BEGIN
+	IF NOT pozytywka.merge_before_caching(as_of) THEN
+		RETURN pozytywka.auto_model(as_of);
+	END IF;
 	SELECT c.model INTO chosen FROM pozytywka.auto_choice AS c WHERE c.as_of = cache_auto_choice.as_of;
 	IF chosen IS NOT NULL THEN
 		RETURN chosen;
@@ -367,14 +375,10 @@ BEGIN
 		  FROM f
 		 WHERE f.predicted_score >= coalesce((SELECT cut.predicted_score FROM cut), '-infinity')
 	), lw AS (
-		SELECT h.track_id, sum(h.score) AS score
-		  FROM (SELECT ws.track_id, s.w_play * ws.plays + s.w_like * ws.likes - s.w_skip * ws.skips AS score
-				  FROM pozytywka.weekly_stats AS ws, pozytywka.effective_settings AS s
-				 WHERE ws.week = origin AND ws.track_id IN (SELECT top.track_id FROM top)
-				UNION ALL
-				SELECT iw.track_id, s.w_play * iw.plays + s.w_like * iw.likes - s.w_skip * iw.skips
-				  FROM pozytywka.imported_weekly_stats AS iw, pozytywka.effective_settings AS s
-				 WHERE iw.week = origin AND iw.track_id IN (SELECT top.track_id FROM top)) AS h
+		SELECT h.track_id,
+			   sum(s.w_play * h.plays + s.w_like * h.likes - s.w_skip * h.skips) AS score
+		  FROM pozytywka.weekly_rows AS h, pozytywka.effective_settings AS s
+		 WHERE h.week = origin AND h.track_id IN (SELECT top.track_id FROM top)
 		 GROUP BY h.track_id
 	)
 	SELECT (row_number() OVER (ORDER BY top.predicted_score DESC,

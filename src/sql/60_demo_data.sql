@@ -202,7 +202,9 @@ BEGIN
 		GET DIAGNOSTICS n = ROW_COUNT;
 		n_events := n_events + n;
 	END LOOP;
-	-- fresh statistics for the queries that follow a demo load
+	-- the load's deltas folded at once, and fresh statistics for the
+	-- queries that follow a demo load
+	PERFORM @extschema@.merge_events();
 	ANALYZE pozytywka.artists, pozytywka.tracks, pozytywka.users, pozytywka.weekly_stats;
 
 	RETURN QUERY

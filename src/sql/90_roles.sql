@@ -11,9 +11,9 @@
 --              cannot change events, settings, models or the cache, and
 --              cannot see users, raw events or import rejects (personal data)
 --   loader:    runs pozytywka-import and inserts/updates/deletes events and
---              weekly counts.  The weekly aggregate is maintained by
---              invoker triggers, so the loader also writes weekly_stats and
---              invalidates (deletes from) the forecast cache.
+--              weekly counts.  Its writes append deltas to the aggregate
+--              (the capture trigger needs no privilege on it); the merge,
+--              SECURITY DEFINER, folds them and invalidates the cache.
 --
 -- These functions GRANT as the caller: only a role that can grant on
 -- pozytywka's objects (its owner, a member of the owner role, a superuser)
@@ -57,8 +57,8 @@ BEGIN
 	EXECUTE format('GRANT SELECT ON @extschema@.next_week_top_tracks TO %I', grantee);
 	-- what the read functions read: weekly history, settings, the model
 	-- registry, the cache, the catalogue (names in the list)
-	EXECUTE format('GRANT SELECT ON pozytywka.weekly_stats, pozytywka.imported_weekly_stats,
-		pozytywka.weekly_rows, pozytywka.weekly_history, pozytywka.weekly_scores, pozytywka.settings,
+	EXECUTE format('GRANT SELECT ON pozytywka.weekly_stats, pozytywka.weekly_deltas,
+		pozytywka.event_sources, pozytywka.imported_weekly_stats, pozytywka.weekly_rows, pozytywka.weekly_history, pozytywka.weekly_scores, pozytywka.settings,
 		pozytywka.effective_settings, pozytywka.model_kinds, pozytywka.auto_preference,
 		pozytywka.auto_choice, pozytywka.forecast_runs, pozytywka.forecast_cache,
 		pozytywka.lstm_inputs, pozytywka.ensemble_members, pozytywka.models,
@@ -89,9 +89,10 @@ BEGIN
 	EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON pozytywka.sessions,
 		pozytywka.artists, pozytywka.tracks, pozytywka.users, pozytywka.track_storage,
 		pozytywka.imported_weekly_stats TO %I', grantee);
-	-- what the (invoker) triggers do on its behalf: maintain the aggregate,
-	-- invalidate cached forecasts and automatic choices
-	EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON pozytywka.weekly_stats TO %I', grantee);
+	-- the aggregate is read, never written: writers only append deltas
+	-- (the capture trigger needs no privilege), merge_events() folds them
+	EXECUTE format('GRANT SELECT ON pozytywka.weekly_stats, pozytywka.weekly_deltas,
+		pozytywka.event_sources TO %I', grantee);
 	EXECUTE format('GRANT SELECT, DELETE ON pozytywka.forecast_runs, pozytywka.forecast_cache,
 		pozytywka.auto_choice, pozytywka.lstm_inputs TO %I', grantee);
 	-- the importer's bookkeeping

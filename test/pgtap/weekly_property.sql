@@ -2,7 +2,7 @@
 -- (of track, time and type), deletes and truncates, the weekly aggregate
 -- equals a fresh GROUP BY over the events.
 BEGIN;
-SELECT plan(62);
+SELECT plan(64);
 
 TRUNCATE pozytywka.sessions;
 SELECT setseed(0.4242);
@@ -19,10 +19,10 @@ CREATE FUNCTION pg_temp.aggregate_matches() RETURNS boolean LANGUAGE sql AS $$
 		 WHERE track_id IS NOT NULL AND event_type IN ('play', 'like', 'skip')
 		 GROUP BY 1, 2
 		HAVING count(*) FILTER (WHERE event_type IN ('play', 'like', 'skip')) > 0)
-	SELECT NOT EXISTS (SELECT track_id, week, plays, likes, skips FROM pozytywka.weekly_stats
+	SELECT NOT EXISTS (SELECT track_id, week, plays, likes, skips FROM pozytywka.weekly_history
 					   EXCEPT SELECT * FROM fresh)
 	   AND NOT EXISTS (SELECT * FROM fresh
-					   EXCEPT SELECT track_id, week, plays, likes, skips FROM pozytywka.weekly_stats);
+					   EXCEPT SELECT track_id, week, plays, likes, skips FROM pozytywka.weekly_history);
 $$;
 
 CREATE FUNCTION pg_temp.random_op(round int) RETURNS text LANGUAGE plpgsql AS $$
@@ -55,9 +55,12 @@ BEGIN
 	ELSIF r < 0.9 THEN
 		op := 'delete';
 		DELETE FROM pozytywka.sessions WHERE random() < 0.15;
-	ELSIF r < 0.95 THEN
+	ELSIF r < 0.93 THEN
 		op := 'single-row insert';
 		INSERT INTO pozytywka.sessions VALUES (round, timestamp '2024-02-01' + round * interval '1 hour', 1, 't1', 'like');
+	ELSIF r < 0.97 THEN
+		op := 'merge';
+		PERFORM merge_events();
 	ELSE
 		op := 'truncate';
 		TRUNCATE pozytywka.sessions;
@@ -81,8 +84,20 @@ SELECT pg_temp.step(i) FROM generate_series(1, 60) AS i;
 
 SELECT cmp_ok((SELECT count(DISTINCT op) FROM ops_log), '>=', 5::bigint,
 			  'the random sequence exercised at least 5 kinds of change');
-SELECT cmp_ok((SELECT count(*) FROM pozytywka.weekly_stats), '>', 0::bigint,
+SELECT cmp_ok((SELECT count(*) FROM pozytywka.weekly_history), '>', 0::bigint,
 			  'the aggregate is not trivially empty at the end');
+
+SELECT ok((SELECT count(*) FROM ops_log WHERE op = 'merge') > 0
+		  AND EXISTS (SELECT 1 FROM pozytywka.weekly_deltas),
+		  'merges ran between the changes, and changes are pending at the end');
+SELECT merge_events();
+SELECT ok(NOT EXISTS (SELECT 1 FROM pozytywka.weekly_deltas)
+		  AND NOT EXISTS ((SELECT track_id, week, plays, likes, skips FROM pozytywka.weekly_stats
+						   EXCEPT SELECT track_id, week, plays, likes, skips FROM pozytywka.weekly_history)
+						  UNION ALL
+						  (SELECT track_id, week, plays, likes, skips FROM pozytywka.weekly_history
+						   EXCEPT SELECT track_id, week, plays, likes, skips FROM pozytywka.weekly_stats)),
+		  'merged, weekly_stats alone equals the exact view');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -53,14 +53,17 @@ deadlocks_after=$(grep -c 'deadlock detected' "$log" 2>/dev/null || echo 0)
 [ "$deadlocks_after" = "$deadlocks_before" ]
 ok $? "no deadlock detected in the server log"
 
-diff=$(q "SELECT count(*) FROM ((TABLE pozytywka.weekly_stats EXCEPT SELECT track_id, date_trunc('week', \"timestamp\")::date,
+diff=$(q "SELECT count(*) FROM ((TABLE pozytywka.weekly_history EXCEPT SELECT track_id, date_trunc('week', \"timestamp\")::date,
 	count(*) FILTER (WHERE event_type = 'play'), count(*) FILTER (WHERE event_type = 'like'), count(*) FILTER (WHERE event_type = 'skip')
 	FROM pozytywka.sessions WHERE track_id IS NOT NULL AND event_type IN ('play','like','skip') GROUP BY 1, 2)
 	UNION ALL (SELECT track_id, date_trunc('week', \"timestamp\")::date,
 	count(*) FILTER (WHERE event_type = 'play'), count(*) FILTER (WHERE event_type = 'like'), count(*) FILTER (WHERE event_type = 'skip')
-	FROM pozytywka.sessions WHERE track_id IS NOT NULL AND event_type IN ('play','like','skip') GROUP BY 1, 2 EXCEPT TABLE pozytywka.weekly_stats)) AS d")
+	FROM pozytywka.sessions WHERE track_id IS NOT NULL AND event_type IN ('play','like','skip') GROUP BY 1, 2 EXCEPT TABLE pozytywka.weekly_history)) AS d")
 [ "$diff" = 0 ]
-ok $? "the weekly aggregate equals a fresh GROUP BY exactly ($diff rows differ; $(q "SELECT count(*) FROM pozytywka.sessions") events, $(q "SELECT count(*) FROM pozytywka.weekly_stats") aggregate rows)"
+ok $? "the weekly aggregate equals a fresh GROUP BY exactly ($diff rows differ; $(q "SELECT count(*) FROM pozytywka.sessions") events, $(q "SELECT count(*) FROM pozytywka.weekly_history") aggregate rows)"
+# pending changes keep readers off the cache until merged; merged, the
+# cache must hold nothing stale
+q "SELECT merge_events()" >/dev/null
 stale=$(q "SELECT count(*) FROM pozytywka.forecast_runs AS r,
 	LATERAL (SELECT 1 FROM ((SELECT c.track_id, c.predicted_score FROM pozytywka.forecast_cache AS c WHERE c.model = r.model AND c.as_of = r.as_of
 	                         EXCEPT SELECT * FROM pozytywka.compute_forecasts(r.model, r.as_of))

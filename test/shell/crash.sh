@@ -56,7 +56,7 @@ wait_server
 ok $? "the server recovered and accepts connections"
 [ "$(cat "$tmp/imp1.rc")" != 0 ] && grep -q "nothing of it was loaded" "$tmp/imp1.out"
 ok $? "pozytywka-import reported the failure: $(grep -m1 'nothing of it' "$tmp/imp1.out")"
-[ "$(q "SELECT count(*) FROM pozytywka.sessions") $(q "SELECT count(*) FROM pozytywka.weekly_stats") $(q "SELECT count(*) FROM pozytywka.import_runs") $(q "SELECT count(*) FROM pozytywka.import_rejects")" = "0 0 0 0" ]
+[ "$(q "SELECT count(*) FROM pozytywka.sessions") $(q "SELECT count(*) FROM pozytywka.weekly_history") $(q "SELECT count(*) FROM pozytywka.import_runs") $(q "SELECT count(*) FROM pozytywka.import_rejects")" = "0 0 0 0" ]
 ok $? "nothing of the killed import is visible (events, aggregate, import_runs, rejects)"
 
 # ---- 2. immediate shutdown in the middle of a bulk insert
@@ -111,7 +111,7 @@ wait_server
 ok $? "the server recovered and accepts connections"
 [ "$(q "SELECT string_agg(model_id || ':' || is_active || ':' || md5(weights), ',' ORDER BY model_id) FROM pozytywka.models")" = "$models_before" ]
 ok $? "the registry is as before: no half-written model, the same one active"
-[ -n "$(q "SELECT lstm_predict(track_id) FROM pozytywka.weekly_stats LIMIT 1")" ]
+[ -n "$(q "SELECT lstm_predict(track_id) FROM pozytywka.weekly_history LIMIT 1")" ]
 ok $? "the active model still predicts"
 
 for d in $DB $REF; do dropdb --force $d; done

@@ -38,7 +38,7 @@ done
 PGDATABASE=$REF "$IMPORT" "$tmp/plain" >"$tmp/ref.out" 2>&1
 ok $? "reference: one clean import"
 ref_snap=$(data_snapshot $REF)
-empty_sessions="sessions 0 - weekly_stats 0 -"
+empty_sessions="sessions 0 - weekly_history 0 -"
 sess_state() { data_snapshot $DB | head -2 | tr '\n' ' ' | sed 's/ $//'; }
 
 # ---- 1. an error in the middle of the sessions file

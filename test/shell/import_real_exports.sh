@@ -66,14 +66,14 @@ ok $? "loading both exports again runs"
 [ "$before" = "$(q "SELECT md5(string_agg(s::text, ',' ORDER BY s::text)) FROM pozytywka.sessions AS s")" ]
 ok $? "loading both exports again counts no event twice"
 
-exact=$(q "SELECT count(*) FROM ((SELECT track_id, week, plays, likes, skips FROM pozytywka.weekly_stats
+exact=$(q "SELECT count(*) FROM ((SELECT track_id, week, plays, likes, skips FROM pozytywka.weekly_history
 	EXCEPT SELECT track_id, date_trunc('week', \"timestamp\")::date, count(*) FILTER (WHERE event_type = 'play'),
 		count(*) FILTER (WHERE event_type = 'like'), count(*) FILTER (WHERE event_type = 'skip')
 	FROM pozytywka.sessions WHERE track_id IS NOT NULL AND event_type IN ('play','like','skip') GROUP BY 1, 2)
 	UNION ALL (SELECT track_id, date_trunc('week', \"timestamp\")::date, count(*) FILTER (WHERE event_type = 'play'),
 		count(*) FILTER (WHERE event_type = 'like'), count(*) FILTER (WHERE event_type = 'skip')
 	FROM pozytywka.sessions WHERE track_id IS NOT NULL AND event_type IN ('play','like','skip') GROUP BY 1, 2
-	EXCEPT SELECT track_id, week, plays, likes, skips FROM pozytywka.weekly_stats)) d")
+	EXCEPT SELECT track_id, week, plays, likes, skips FROM pozytywka.weekly_history)) d")
 [ "$exact" = 0 ]
 ok $? "the weekly aggregate equals a fresh GROUP BY after both exports"
 
