@@ -15,7 +15,10 @@
 --  - derived caches may simply be emptied (they are recomputed);
 --  - everything here runs in one transaction with the new library loaded.
 --
--- Changes so far: none in the SQL objects.  (0.2.0's changes are listed in
--- CHANGELOG.md.)
+-- What 0.2.0 changed for users is in CHANGELOG.md.
 
 \echo Use "ALTER EXTENSION pozytywka UPDATE TO '0.2.0'" to load this file. \quit
+
+-- part 05: pg_dump keeps the id sequences of the importer's log
+SELECT pg_catalog.pg_extension_config_dump('pozytywka.import_runs_run_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pozytywka.import_rejects_reject_id_seq', '');
