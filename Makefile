@@ -16,6 +16,15 @@ MODULE_big = pozytywka
 OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
 DATA_built = pozytywka--$(EXTVERSION).sql
 SCRIPTS = bin/pozytywka-import
+
+# ---- releases: versioned scripts (CHANGELOG.md; README "Upgrades, backup and packages")
+# The install script pozytywka--$(EXTVERSION).sql of default_version (pozytywka.control) is
+# built from src/sql/NN_*.sql above; the upgrade scripts pozytywka--OLD--NEW.sql from every
+# release on are written by hand in src/sql/upgrade/ and installed as they are.
+# test/shell/upgrade.sh checks that each release updated to this version equals a fresh install.
+UPGRADE_SCRIPTS = $(sort $(wildcard src/sql/upgrade/pozytywka--*--*.sql))
+DATA = $(UPGRADE_SCRIPTS)
+# ---- end of releases
 EXTRA_CLEAN = test/unit/bin test/fuzz/bin
 
 REGRESS = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
