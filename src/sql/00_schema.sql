@@ -215,6 +215,10 @@ SELECT pg_catalog.pg_extension_config_dump('pozytywka.imported_weekly_stats', ''
 SELECT pg_catalog.pg_extension_config_dump('pozytywka.settings', '');
 SELECT pg_catalog.pg_extension_config_dump('pozytywka.import_runs', '');
 SELECT pg_catalog.pg_extension_config_dump('pozytywka.import_rejects', '');
+-- their ids continue after a restore (0.1.0 left these out: a restored
+-- database handed out run_id 1 again, test/shell/dump_restore.sh)
+SELECT pg_catalog.pg_extension_config_dump('pozytywka.import_runs_run_id_seq', '');
+SELECT pg_catalog.pg_extension_config_dump('pozytywka.import_rejects_reject_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('pozytywka.event_sources', 'WHERE source_id <> 1');
 SELECT pg_catalog.pg_extension_config_dump('pozytywka.event_sources_source_id_seq', '');
 SELECT pg_catalog.pg_extension_config_dump('pozytywka.weekly_stats', 'WHERE source_id <> 1');

@@ -6,10 +6,14 @@
 # database, pg_cron preloaded as on the old one), and then:
 #  - pg_dump and pg_restore exit 0 and print nothing on stderr
 #  - the dump holds the user's data (every pg_extension_config_dump table)
-#    and no derived cache (weekly aggregate, cached forecasts and automatic
-#    choices, the LSTM's cached inputs, the dashboard's list)
+#    and no derived cache (cached forecasts and automatic choices, the
+#    LSTM's cached inputs, the dashboard's list); of the weekly aggregate,
+#    only the rows of the user's own attached table (with keep_history they
+#    hold weeks the table no longer has), not those of pozytywka.sessions
+#  - the attached table is restored still attached, and its new events count
 #  - the data, the settings, the models (ids, active model, weights) and the
-#    schedule are as they were; the weekly aggregate was rebuilt on restore
+#    schedule are as they were (the time a table was attached aside: the
+#    built-in one is attached anew); the weekly aggregate was rebuilt on restore
 #  - the sequences continue after the restored rows (a new model, a new
 #    import run)
 #  - top_tracks_next_week gives the same list for every model kind, and the
@@ -28,7 +32,7 @@ chmod 755 "$tmp"
 SRC_HOST=$PGHOST SRC_PORT=$PGPORT SRC_CLUSTER=${PZ_CLUSTER_DIR:-}
 DST_CLUSTER=
 cleanup() {
-	psql -X -q -d $SRC -c "DROP EXTENSION IF EXISTS pozytywka CASCADE" -c "DROP EXTENSION IF EXISTS pg_cron" >/dev/null 2>&1
+	psql -X -q -d $SRC -c "DROP EXTENSION IF EXISTS pozytywka CASCADE" -c "DROP EXTENSION IF EXISTS pg_cron" -c "DROP SCHEMA IF EXISTS app CASCADE" >/dev/null 2>&1
 	[ -n "$DST_CLUSTER" ] && (PZ_CLUSTER_DIR=$DST_CLUSTER pz_cluster_stop)
 	rm -rf "$tmp"
 }
@@ -61,29 +65,43 @@ SQL
 rc=$?
 PGDATABASE=$SRC bin/pozytywka-import "$tmp/export" >>"$tmp/load.out" 2>&1
 rc2=$?
-# TODO(attached event table): the lead is building "attached event tables"
-# (an event table of the user's own that pozytywka reads).  Attach one here
-# (a user table in its own schema with a few events), and below check that
-# the restored database still has it attached and counts its events.
+# an event table of the user's own, attached with keep_history: its oldest
+# events are then purged (retention), so their weeks live only in the
+# aggregate — the dump must keep them
+psql -X -q -At -v ON_ERROR_STOP=1 -d $SRC >>"$tmp/load.out" 2>&1 <<-'SQL'
+	SET client_min_messages = warning;
+	DROP SCHEMA IF EXISTS app CASCADE;
+	CREATE SCHEMA app;
+	CREATE TABLE app.events (at timestamptz NOT NULL, song text, action text);
+	CREATE INDEX ON app.events (at);
+	INSERT INTO app.events
+	SELECT pozytywka.first_week() + i * interval '7 hours', 'own-' || i % 7,
+		   (ARRAY['PLAY', 'PLAY', 'LIKE', 'SKIP', 'AD'])[1 + i % 5]
+	  FROM generate_series(0, 399) AS i;
+	SELECT attach_events('app.events', 'at', 'song', 'action', NULL, '{PLAY}', '{LIKE}', '{SKIP}');
+	DELETE FROM app.events WHERE at < pozytywka.first_week() + interval '28 days';
+SQL
+rc_own=$?
 q "SELECT weekly_refresh(false)" >/dev/null 2>>"$tmp/load.out"
 rc3=$?
-[ $rc = 0 ] && [ $rc2 = 0 ] && [ $rc3 = 0 ] &&
+[ $rc = 0 ] && [ $rc2 = 0 ] && [ $rc3 = 0 ] && [ $rc_own = 0 ] &&
 	[ "$(q "SELECT count(*) FROM pozytywka.import_rejects")" = 1 ] &&
 	[ "$(q "SELECT count(*) FILTER (WHERE is_active) || '/' || count(*) FROM pozytywka.models")" = 1/2 ] &&
 	[ "$(q "SELECT count(*) FROM cron.job WHERE jobname = 'pozytywka-weekly-refresh'")" = 1 ] &&
 	[ "$(q "SELECT count(*) FROM next_week_top_tracks")" = 50 ]
-ok $? "source: demo events, imported counts, settings, a trained (active) and an imported model, an import run with a rejected line, a pg_cron schedule, cached forecasts and the dashboard's list"
+ok $? "source: demo events, imported counts, settings, a trained (active) and an imported model, an import run with a rejected line, a pg_cron schedule, an attached table of the user's own with purged old events, cached forecasts and the dashboard's list"
 grep -E 'ERROR' "$tmp/load.out" | head -5 | sed 's/^/#   /'
 
 # what the restored database must have: the user's data (with the rows of the
 # config tables), the aggregate, the models, the schedule, every list
 snapshot_sql=$(q "SELECT string_agg(CASE c.relkind
 				WHEN 'S' THEN format('SELECT %L, last_value, is_called FROM %s;', c.oid::regclass, c.oid::regclass)
-				ELSE format('SELECT %L, count(*), md5(coalesce(string_agg(r, E''\\n'' ORDER BY r), '''')) FROM (SELECT t::text AS r FROM %s AS t) AS s;',
+				ELSE format('SELECT %L, count(*), md5(coalesce(string_agg(r, E''\\n'' ORDER BY r), '''')) FROM (SELECT (pg_catalog.to_jsonb(t) - ''attached_at'')::text AS r FROM %s AS t) AS s;',
 							c.oid::regclass, c.oid::regclass) END, E'\n' ORDER BY c.oid::regclass::text)
 		  FROM pg_class AS c
 		 WHERE c.oid = ANY ((SELECT extconfig FROM pg_extension WHERE extname = 'pozytywka')
-							|| ARRAY['pozytywka.weekly_stats'::regclass]::oid[])")
+							|| ARRAY['pozytywka.weekly_history'::regclass, 'app.events'::regclass]::oid[])
+		   AND c.oid NOT IN ('pozytywka.weekly_stats'::regclass, 'pozytywka.weekly_deltas'::regclass)")
 lists_sql="SELECT k.kind, t.rank, t.track_id, round(t.predicted_score::numeric, 6), t.model
 			 FROM (SELECT name AS kind FROM pozytywka.model_kinds UNION ALL SELECT 'auto') AS k
 			CROSS JOIN LATERAL top_tracks_next_week(50, k.kind) AS t
@@ -111,10 +129,17 @@ config_tables=$(q "SELECT c.relname FROM pg_class AS c WHERE c.relkind = 'r' AND
 missing=$(for t in $config_tables; do grep -q " TABLE DATA pozytywka $t " "$tmp/toc" || echo "$t"; done)
 [ "$(echo $config_tables | wc -w)" -ge 10 ] && [ -z "$missing" ]
 ok $? "the dump holds the data of every config-dump table ($(echo $config_tables | wc -w) tables; missing: ${missing:-none})"
-caches="weekly_stats forecast_runs forecast_cache auto_choice lstm_inputs top_tracks_snapshot"
+caches="forecast_runs forecast_cache auto_choice lstm_inputs top_tracks_snapshot"
 dumped=$(for t in $caches; do grep -q " TABLE DATA pozytywka $t " "$tmp/toc" && echo "$t"; done)
 [ -z "$dumped" ] && [ "$(q "SELECT count(*) FROM pozytywka.forecast_cache")" -gt 0 ]
 ok $? "no derived cache is dumped ($caches; dumped: ${dumped:-none})"
+# the aggregate only of the user's own attached tables (source_id, the 6th
+# column, not 1): pozytywka.sessions' is rebuilt by its triggers on restore
+"$PG_BIN/pg_restore" -a -t weekly_stats -f "$tmp/weekly_stats.data" "$tmp/db.dump"
+own=$(grep -cP '^own-[0-9]+\t' "$tmp/weekly_stats.data")
+ses=$(awk -F'\t' 'NF == 6 && $6 == 1' "$tmp/weekly_stats.data" | wc -l)
+[ "$own" -gt 0 ] && [ "$ses" = 0 ]
+ok $? "the weekly aggregate is dumped for the attached table only ($own rows; $ses of pozytywka.sessions)"
 
 # ---- restore into a fresh cluster
 . scripts/lib.sh
@@ -154,14 +179,20 @@ cmp -s "$tmp/before.models" "$tmp/after.models" || show_diff "$tmp/before.models
 [ -s "$tmp/before.cron" ] && cmp -s "$tmp/before.cron" "$tmp/after.cron"
 ok $? "the pg_cron schedule is as it was: $(cut -d'|' -f1-3 "$tmp/after.cron" | head -1)"
 cmp -s "$tmp/before.cron" "$tmp/after.cron" || show_diff "$tmp/before.cron" "$tmp/after.cron"
-# TODO(attached event table): check here that the attached table is restored,
-# still attached, and that its events count in the lists below.
+[ "$(q "SELECT relid::text || ' ' || keep_history FROM pozytywka.event_sources WHERE source_id <> 1")" = "app.events true" ] &&
+	[ "$(q "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'app.events'::regclass AND tgname LIKE 'pozytywka_capture_%'")" = 4 ]
+ok $? "the user's table is restored and still attached (its source row and its 4 triggers)"
 [ -s "$tmp/before.lists" ] && cmp -s "$tmp/before.lists" "$tmp/after.lists"
 ok $? "top_tracks_next_week gives the same lists ($(cut -d'|' -f1 "$tmp/before.lists" | sort -u | wc -l) model kinds and auto, $(wc -l <"$tmp/before.lists") rows; scores to 6 decimals)"
 cmp -s "$tmp/before.lists" "$tmp/after.lists" || show_diff "$tmp/before.lists" "$tmp/after.lists"
 q "SELECT refresh_top_tracks()" >/dev/null && q "$dash_sql" >"$tmp/after.dash" && cmp -s "$tmp/before.dash" "$tmp/after.dash"
 ok $? "after one refresh_top_tracks() the dashboard's list is the same ($(wc -l <"$tmp/after.dash") rows)"
 cmp -s "$tmp/before.dash" "$tmp/after.dash" || show_diff "$tmp/before.dash" "$tmp/after.dash"
+
+before_own=$(q "SELECT coalesce(sum(plays), 0) FROM pozytywka.weekly_history WHERE track_id = 'own-1'")
+q "INSERT INTO app.events VALUES (now(), 'own-1', 'PLAY')" >/dev/null
+[ "$(q "SELECT coalesce(sum(plays), 0) FROM pozytywka.weekly_history WHERE track_id = 'own-1'")" = "$((before_own + 1))" ]
+ok $? "a new event of the restored attached table counts"
 
 # the sequences continue after the restored rows
 old_max=$(q "SELECT max(model_id) FROM pozytywka.models")
