@@ -3,14 +3,18 @@
  */
 #include "pozytywka.h"
 
+#include <limits.h>
 #include <math.h>
 
 #include <gsl/gsl_errno.h>
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/memutils.h"
 
 PG_MODULE_MAGIC;
 
@@ -30,6 +34,87 @@ pz_pg_cancel_pending(void *arg)
 
 pz_cancel	pz_pg_cancel = {pz_pg_cancel_pending, NULL};
 
+/*
+ * The core's memory (src/core/pz_alloc.h): palloc'd in the glue's current
+ * memory context, so an ERROR frees it with that context, and counted, so
+ * that no call of the core holds more than pozytywka.core_memory_limit
+ * (default: maintenance_work_mem).  Each chunk carries its size.  The count
+ * starts again at every transaction end: no core object outlives one glue
+ * call, and memory an ERROR left to its context is gone by then.
+ */
+static int	pz_core_memory_limit_kb = -1;
+static Size pz_core_memory_used;
+static bool pz_core_memory_refused;
+
+typedef union pz_chunk_header
+{
+	Size		size;
+	max_align_t align;
+} pz_chunk_header;
+
+static Size
+pz_core_memory_limit(void)
+{
+	int			kb = pz_core_memory_limit_kb >= 0 ? pz_core_memory_limit_kb : maintenance_work_mem;
+
+	return (Size) kb * 1024;
+}
+
+static void *
+pz_pg_alloc(size_t size)
+{
+	pz_chunk_header *h;
+
+	if (size > MaxAllocHugeSize - sizeof(pz_chunk_header) ||
+		pz_core_memory_used + size > pz_core_memory_limit())
+	{
+		pz_core_memory_refused = true;
+		return NULL;
+	}
+	h = MemoryContextAllocExtended(CurrentMemoryContext, sizeof(pz_chunk_header) + size,
+								   MCXT_ALLOC_HUGE | MCXT_ALLOC_NO_OOM);
+	if (h == NULL)
+		return NULL;
+	h->size = size;
+	pz_core_memory_used += size;
+	return h + 1;
+}
+
+static void
+pz_pg_free(void *ptr)
+{
+	pz_chunk_header *h = (pz_chunk_header *) ptr - 1;
+
+	pz_core_memory_used -= Min(h->size, pz_core_memory_used);
+	pfree(h);
+}
+
+static void *
+pz_pg_realloc(void *ptr, size_t size)
+{
+	pz_chunk_header *h = (pz_chunk_header *) ptr - 1;
+	void	   *fresh = pz_pg_alloc(size);
+
+	if (fresh == NULL)
+		return NULL;
+	memcpy(fresh, ptr, Min(h->size, size));
+	pz_pg_free(ptr);
+	return fresh;
+}
+
+static const pz_allocator pz_pg_allocator = {pz_pg_alloc, pz_pg_realloc, pz_pg_free};
+
+static void
+pz_core_memory_xact_end(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_COMMIT || event == XACT_EVENT_ABORT ||
+		event == XACT_EVENT_PARALLEL_COMMIT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		pz_core_memory_used = 0;
+		pz_core_memory_refused = false;
+	}
+}
+
 void
 _PG_init(void)
 {
@@ -38,6 +123,17 @@ _PG_init(void)
 	 * server down.  Every GSL return code is checked by the core instead.
 	 */
 	gsl_set_error_handler_off();
+
+	DefineCustomIntVariable("pozytywka.core_memory_limit",
+							"Most memory one call of pozytywka's numerical core (training, fits) may hold.",
+							"-1 uses maintenance_work_mem.",
+							&pz_core_memory_limit_kb,
+							-1, -1, MAX_KILOBYTES,
+							PGC_USERSET, GUC_UNIT_KB,
+							NULL, NULL, NULL);
+	MarkGUCPrefixReserved("pozytywka");
+	pz_set_allocator(&pz_pg_allocator);
+	RegisterXactCallback(pz_core_memory_xact_end, NULL);
 }
 
 void
@@ -55,6 +151,16 @@ pz_report(pz_status status, const char *reason)
 					 errmsg("%s", detail)));
 			break;
 		case PZ_ENOMEM:
+			if (pz_core_memory_refused)
+			{
+				pz_core_memory_refused = false;
+				ereport(ERROR,
+						(errcode(ERRCODE_OUT_OF_MEMORY),
+						 errmsg("the computation needs more memory than pozytywka.core_memory_limit allows (%zu kB)",
+								pz_core_memory_limit() / 1024),
+						 errdetail("%s", detail),
+						 errhint("Raise pozytywka.core_memory_limit (default: maintenance_work_mem) for this session, or ask for less (fewer windows, a smaller network).")));
+			}
 			ereport(ERROR,
 					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 					 errmsg("%s", detail)));

@@ -48,11 +48,11 @@ pz_adam_create(size_t n, double lr, double beta1, double beta2, double eps,
 				 weight_decay);
 		return PZ_EINVAL;
 	}
-	a = calloc(1, sizeof(*a));
+	a = pz_calloc(1, sizeof(*a));
 	if (a == NULL)
 		goto oom;
-	a->m = calloc(n, sizeof(double));
-	a->v = calloc(n, sizeof(double));
+	a->m = pz_calloc(n, sizeof(double));
+	a->v = pz_calloc(n, sizeof(double));
 	if (a->m == NULL || a->v == NULL)
 	{
 		pz_adam_free(a);
@@ -79,9 +79,9 @@ pz_adam_free(pz_adam *a)
 {
 	if (a == NULL)
 		return;
-	free(a->m);
-	free(a->v);
-	free(a);
+	pz_free(a->m);
+	pz_free(a->v);
+	pz_free(a);
 }
 
 void

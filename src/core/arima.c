@@ -1132,7 +1132,7 @@ arima_loglik(const arima_model *m, const double *y, int n, int flags,
 		set_err(errmsg, "series too short%s", "");
 		return PZ_EINVAL;
 	}
-	w = malloc(sizeof(double) * n);
+	w = pz_malloc(sizeof(double) * n);
 	if (w == NULL)
 	{
 		set_err(errmsg, "out of memory%s", "");
@@ -1142,7 +1142,7 @@ arima_loglik(const arima_model *m, const double *y, int n, int flags,
 	ok = arima_kalman(w, len, m->ar, m->p, m->ma, m->q,
 					  m->has_const ? 1 : 0, m->mu,
 					  (flags & ARIMA_LL_RCOMPAT) != 0, &kr, NULL, NULL);
-	free(w);
+	pz_free(w);
 	if (!ok || kr.nu == 0)
 	{
 		set_err(errmsg, "likelihood cannot be evaluated (non-stationary AR part?)%s", "");
@@ -1504,7 +1504,7 @@ arima_fit(const double *y, int n, int p, int d, int q, int include_const,
 		set_err(errmsg, "series too short for this ARIMA order: need at least %s observations", num);
 		return PZ_EINVAL;
 	}
-	buf = malloc(sizeof(double) * (6 * (size_t) n));
+	buf = pz_malloc(sizeof(double) * (6 * (size_t) n));
 	if (buf == NULL)
 	{
 		set_err(errmsg, "out of memory%s", "");
@@ -1516,13 +1516,13 @@ arima_fit(const double *y, int n, int p, int d, int q, int include_const,
 			isconst = 0;
 	if (isconst)
 	{
-		free(buf);
+		pz_free(buf);
 		set_err(errmsg, "the (differenced) series is constant: ARIMA cannot be fitted%s", "");
 		return PZ_EINVAL;
 	}
 	st = arima_fit_diffed(buf, m, p, d, q, include_const, arima_scale(buf, m),
 						  1, cancel, buf + m, out, errmsg);
-	free(buf);
+	pz_free(buf);
 	return st;
 }
 
@@ -1602,7 +1602,7 @@ arima_forecast(const arima_model *m, const double *y, int n, int h,
 		set_err(errmsg, "series too short for the model's differencing%s", "");
 		return PZ_EINVAL;
 	}
-	w = malloc(sizeof(double) * n);
+	w = pz_malloc(sizeof(double) * n);
 	if (w == NULL)
 	{
 		set_err(errmsg, "out of memory%s", "");
@@ -1612,11 +1612,11 @@ arima_forecast(const arima_model *m, const double *y, int n, int h,
 	if (!arima_kalman(w, len, m->ar, p, m->ma, q, m->has_const ? 1 : 0, mu,
 					  0, &kr, a, P))
 	{
-		free(w);
+		pz_free(w);
 		set_err(errmsg, "Kalman filter failed (non-stationary AR part?)%s", "");
 		return PZ_ENUMERIC;
 	}
-	free(w);
+	pz_free(w);
 
 	/*
 	 * Augmented state (alpha, L) with L = (y_{t-1}, ..., y_{t-d}):

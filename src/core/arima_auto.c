@@ -63,7 +63,7 @@ arima_kpss_stat(const double *y, int n)
 
 	if (n < 2)
 		return 0.0;
-	e = malloc(sizeof(double) * n);
+	e = pz_malloc(sizeof(double) * n);
 	if (e == NULL)
 		return NAN;
 	for (int t = 0; t < n; t++)
@@ -85,7 +85,7 @@ arima_kpss_stat(const double *y, int n)
 			acc += e[t] * e[t - s];
 		lrv += 2.0 / n * (1.0 - (double) s / (l + 1)) * acc;
 	}
-	free(e);
+	pz_free(e);
 	if (!(lrv > 0.0))
 		return NAN;
 	return num / ((double) n * n) / lrv;
@@ -118,7 +118,7 @@ arima_ndiffs(const double *y, int n, double alpha, int max_d)
 
 	if (n < 2 || series_is_constant(y, n))
 		return 0;
-	x = malloc(sizeof(double) * n);
+	x = pz_malloc(sizeof(double) * n);
 	if (x == NULL)
 		return 0;
 	memcpy(x, y, sizeof(double) * n);
@@ -133,7 +133,7 @@ arima_ndiffs(const double *y, int n, double alpha, int max_d)
 			break;
 		st = arima_kpss_stat(x, len);
 	}
-	free(x);
+	pz_free(x);
 	return d;
 }
 
@@ -334,7 +334,7 @@ arima_auto(const double *y, int n, const arima_auto_opts *opts,
 	while (d > 0 && n - d < 3)
 		d--;
 
-	buf = malloc(sizeof(double) * 6 * (size_t) n);
+	buf = pz_malloc(sizeof(double) * 6 * (size_t) n);
 	if (buf == NULL)
 	{
 		if (errmsg)
@@ -367,7 +367,7 @@ arima_auto(const double *y, int n, const arima_auto_opts *opts,
 			out->mu = dr;
 			out->sigma2 = 0.0;
 		}
-		free(buf);
+		pz_free(buf);
 		return PZ_OK;
 	}
 	s.scale = arima_scale(buf, s.m);
@@ -458,7 +458,7 @@ arima_auto(const double *y, int n, const arima_auto_opts *opts,
 	}
 	if (s.cancelled)
 	{
-		free(buf);
+		pz_free(buf);
 		if (errmsg)
 			snprintf(errmsg, PZ_ERRMSG_LEN, "automatic ARIMA selection cancelled");
 		return PZ_ECANCELLED;
@@ -467,7 +467,7 @@ arima_auto(const double *y, int n, const arima_auto_opts *opts,
 	{
 		/* nothing acceptable: flagged mean / random-walk forecast */
 		auto_fallback(y, n, d, d == 1 && allow_const, out);
-		free(buf);
+		pz_free(buf);
 		return PZ_OK;
 	}
 	/* polish the chosen model with the tight tolerance */
@@ -481,7 +481,7 @@ arima_auto(const double *y, int n, const arima_auto_opts *opts,
 							  &pm, err);
 		if (st == PZ_ECANCELLED)
 		{
-			free(buf);
+			pz_free(buf);
 			if (errmsg)
 				snprintf(errmsg, PZ_ERRMSG_LEN, "automatic ARIMA selection cancelled");
 			return PZ_ECANCELLED;
@@ -490,6 +490,6 @@ arima_auto(const double *y, int n, const arima_auto_opts *opts,
 			s.best = pm;
 	}
 	*out = s.best;
-	free(buf);
+	pz_free(buf);
 	return PZ_OK;
 }

@@ -290,24 +290,24 @@ demogen_world_free(demogen_world *w)
 {
 	if (w == NULL)
 		return;
-	free(w->lambda);
-	free(w->tr);
-	free(w->artist_level);
-	free(w->user_cum);
-	free(w->user_premium);
-	free(w->base);
-	free(w->hype);
-	free(w->rho);
-	free(w->tau);
-	free(w->riser);
-	free(w->riser_t0);
-	free(w->riser_s);
-	free(w->holiday_x);
-	free(w->rel_week);
-	free(w->drift);
-	free(w->norm);
-	free(w->virals);
-	free(w);
+	pz_free(w->lambda);
+	pz_free(w->tr);
+	pz_free(w->artist_level);
+	pz_free(w->user_cum);
+	pz_free(w->user_premium);
+	pz_free(w->base);
+	pz_free(w->hype);
+	pz_free(w->rho);
+	pz_free(w->tau);
+	pz_free(w->riser);
+	pz_free(w->riser_t0);
+	pz_free(w->riser_s);
+	pz_free(w->holiday_x);
+	pz_free(w->rel_week);
+	pz_free(w->drift);
+	pz_free(w->norm);
+	pz_free(w->virals);
+	pz_free(w);
 }
 
 static double
@@ -429,29 +429,29 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 	U = p->users;
 	nw = p->weeks + (p->partial_days > 0);
 
-	w = calloc(1, sizeof(*w));
+	w = pz_calloc(1, sizeof(*w));
 	if (w == NULL)
 		goto nomem;
 	w->p = *p;
 	w->nw = nw;
-	w->lambda = malloc(sizeof(double) * (size_t) nw * T);
-	w->tr = calloc(T, sizeof(demogen_track));
-	w->artist_level = malloc(sizeof(double) * A);
-	w->user_cum = malloc(sizeof(double) * U);
-	w->user_premium = malloc(U);
-	base = w->base = malloc(sizeof(double) * T);
-	hype = w->hype = calloc(T, sizeof(double));
-	rho = w->rho = malloc(sizeof(double) * T);
-	tau = w->tau = malloc(sizeof(double) * T);
-	riser = w->riser = calloc(T, sizeof(double));
-	riser_t0 = w->riser_t0 = calloc(T, sizeof(double));
-	riser_s = w->riser_s = calloc(T, sizeof(double));
-	holiday_x = w->holiday_x = calloc(T, sizeof(double));
-	rel_week = w->rel_week = malloc(sizeof(int) * T);
-	w->drift = malloc(sizeof(float) * (size_t) nw * T);
-	w->norm = malloc(sizeof(double) * nw);
-	artist_w = malloc(sizeof(double) * A);
-	drift = malloc(sizeof(double) * T);
+	w->lambda = pz_malloc(sizeof(double) * (size_t) nw * T);
+	w->tr = pz_calloc(T, sizeof(demogen_track));
+	w->artist_level = pz_malloc(sizeof(double) * A);
+	w->user_cum = pz_malloc(sizeof(double) * U);
+	w->user_premium = pz_malloc(U);
+	base = w->base = pz_malloc(sizeof(double) * T);
+	hype = w->hype = pz_calloc(T, sizeof(double));
+	rho = w->rho = pz_malloc(sizeof(double) * T);
+	tau = w->tau = pz_malloc(sizeof(double) * T);
+	riser = w->riser = pz_calloc(T, sizeof(double));
+	riser_t0 = w->riser_t0 = pz_calloc(T, sizeof(double));
+	riser_s = w->riser_s = pz_calloc(T, sizeof(double));
+	holiday_x = w->holiday_x = pz_calloc(T, sizeof(double));
+	rel_week = w->rel_week = pz_malloc(sizeof(int) * T);
+	w->drift = pz_malloc(sizeof(float) * (size_t) nw * T);
+	w->norm = pz_malloc(sizeof(double) * nw);
+	artist_w = pz_malloc(sizeof(double) * A);
+	drift = pz_malloc(sizeof(double) * T);
 	if (!w->lambda || !w->tr || !w->artist_level || !w->user_cum ||
 		!w->user_premium || !base || !hype || !rho || !tau || !riser ||
 		!riser_t0 || !riser_s || !holiday_x || !rel_week || !w->drift ||
@@ -617,7 +617,7 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 			if (n_viral == cap_viral)
 			{
 				int			nc = cap_viral ? 2 * cap_viral : 64;
-				demogen_viral *nv = realloc(virals, sizeof(demogen_viral) * nc);
+				demogen_viral *nv = pz_realloc(virals, sizeof(demogen_viral) * nc);
 
 				if (nv == NULL)
 					goto nomem;
@@ -710,8 +710,8 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 				(int) lround(100.0 * log1p(m[i]) / log1p(maxm)) : 0;
 	}
 
-	free(artist_w);
-	free(drift);
+	pz_free(artist_w);
+	pz_free(drift);
 	*out = w;
 	return PZ_OK;
 
@@ -719,8 +719,8 @@ nomem:
 	snprintf(errmsg, PZ_ERRMSG_LEN, "out of memory building the demo world");
 	st = PZ_ENOMEM;
 fail:
-	free(artist_w);
-	free(drift);
+	pz_free(artist_w);
+	pz_free(drift);
 	demogen_world_free(w);
 	return st;
 }
@@ -759,7 +759,7 @@ demogen_events_free(demogen_events *e)
 {
 	if (e == NULL)
 		return;
-	free(e->ev);
+	pz_free(e->ev);
 	e->ev = NULL;
 	e->n = 0;
 }
@@ -818,7 +818,7 @@ demogen_week_events(const demogen_world *w, int week, demogen_events *out,
 
 	/* Poisson counts on the latent intensity */
 	{
-		int64_t    *cnt = malloc(sizeof(int64_t) * T);
+		int64_t    *cnt = pz_malloc(sizeof(int64_t) * T);
 
 		if (cnt == NULL)
 			goto nomem;
@@ -827,17 +827,17 @@ demogen_week_events(const demogen_world *w, int week, demogen_events *out,
 			cnt[i] = demogen_rng_poisson(&r, lam[i]);
 			P += cnt[i];
 		}
-		plays = malloc(sizeof(int32_t) * (P > 0 ? P : 1));
+		plays = pz_malloc(sizeof(int32_t) * (P > 0 ? P : 1));
 		if (plays == NULL)
 		{
-			free(cnt);
+			pz_free(cnt);
 			goto nomem;
 		}
 		pos = 0;
 		for (int i = 0; i < T; i++)
 			for (int64_t k = 0; k < cnt[i]; k++)
 				plays[pos++] = i;
-		free(cnt);
+		pz_free(cnt);
 	}
 	/* Fisher-Yates: the plays of a week in random order */
 	for (int64_t i = P - 1; i > 0; i--)
@@ -851,7 +851,7 @@ demogen_week_events(const demogen_world *w, int week, demogen_events *out,
 
 	/* at most: ad + play + skip/like per play, one buy_premium per session */
 	cap = (size_t) P * 4 + 16;
-	ev = malloc(sizeof(demogen_event) * cap);
+	ev = pz_malloc(sizeof(demogen_event) * cap);
 	if (ev == NULL)
 		goto nomem;
 
@@ -870,8 +870,8 @@ demogen_week_events(const demogen_world *w, int week, demogen_events *out,
 
 		if ((sid & 1023) == 0 && pz_cancelled(cancel))
 		{
-			free(plays);
-			free(ev);
+			pz_free(plays);
+			pz_free(ev);
 			return PZ_ECANCELLED;
 		}
 		/* geometric session length, mean DG_SESSION_MEAN, at most 100 plays */
@@ -950,14 +950,14 @@ demogen_week_events(const demogen_world *w, int week, demogen_events *out,
 			ev[e].usec = (start + ev[e].usec) * 1000 + (int64_t) (pz_rng_next(&r) % 1000);
 		}
 	}
-	free(plays);
+	pz_free(plays);
 	out->ev = ev;
 	out->n = n;
 	return PZ_OK;
 
 nomem:
-	free(plays);
-	free(ev);
+	pz_free(plays);
+	pz_free(ev);
 	snprintf(errmsg, PZ_ERRMSG_LEN, "out of memory generating the events of week %d", week);
 	return PZ_ENOMEM;
 }

@@ -81,10 +81,10 @@ pz_lstm_create(int input_size, int hidden_size, int num_layers,
 				 (size_t) PZ_LSTM_MAX_PARAMS);
 		return PZ_EINVAL;
 	}
-	m = calloc(1, sizeof(*m));
-	if (m == NULL || (m->params = calloc(n, sizeof(double))) == NULL)
+	m = pz_calloc(1, sizeof(*m));
+	if (m == NULL || (m->params = pz_calloc(n, sizeof(double))) == NULL)
 	{
-		free(m);
+		pz_free(m);
 		snprintf(errmsg, PZ_ERRMSG_LEN,
 				 "out of memory for %zu LSTM parameters", n);
 		return PZ_ENOMEM;
@@ -103,8 +103,8 @@ pz_lstm_free(pz_lstm *m)
 {
 	if (m == NULL)
 		return;
-	free(m->params);
-	free(m);
+	pz_free(m->params);
+	pz_free(m);
 }
 
 pz_status
@@ -222,26 +222,26 @@ ws_free(lstm_ws *w)
 {
 	if (w == NULL)
 		return;
-	free(w->x);
-	free(w->G);
-	free(w->c);
-	free(w->tc);
-	free(w->h);
-	free(w->hd);
-	free(w->mask);
-	free(w->bias);
-	free(w->y);
-	free(w->tgt);
-	free(w->wt);
-	free(w->dy);
-	free(w->dG);
-	free(w->dhrec);
-	free(w->dc);
-	free(w->dhx[0]);
-	free(w->dhx[1]);
-	free(w->dhead);
-	free(w->grad);
-	free(w);
+	pz_free(w->x);
+	pz_free(w->G);
+	pz_free(w->c);
+	pz_free(w->tc);
+	pz_free(w->h);
+	pz_free(w->hd);
+	pz_free(w->mask);
+	pz_free(w->bias);
+	pz_free(w->y);
+	pz_free(w->tgt);
+	pz_free(w->wt);
+	pz_free(w->dy);
+	pz_free(w->dG);
+	pz_free(w->dhrec);
+	pz_free(w->dc);
+	pz_free(w->dhx[0]);
+	pz_free(w->dhx[1]);
+	pz_free(w->dhead);
+	pz_free(w->grad);
+	pz_free(w);
 }
 
 static pz_status
@@ -275,7 +275,7 @@ ws_create(const pz_lstm *m, int T, int batch, int training, int dropout,
 				 total / 1048576.0, PZ_LSTM_MAX_WORKSPACE >> 20);
 		return PZ_ENOMEM;
 	}
-	w = calloc(1, sizeof(*w));
+	w = pz_calloc(1, sizeof(*w));
 	if (w == NULL)
 		goto oom;
 	w->T = T;
@@ -288,7 +288,7 @@ ws_create(const pz_lstm *m, int T, int batch, int training, int dropout,
 
 #define ALLOC(field, count) \
 	do { \
-		if (ok && ((w->field = calloc((size_t) (count), sizeof(double))) == NULL)) \
+		if (ok && ((w->field = pz_calloc((size_t) (count), sizeof(double))) == NULL)) \
 			ok = 0; \
 	} while (0)
 
@@ -718,7 +718,7 @@ pz_lstm_evaluate(const pz_lstm *m, const pz_lstm_data *d, double *loss,
 	st = check_data(m, d, 1, "evaluate", errmsg);
 	if (st != PZ_OK)
 		return st;
-	y = malloc((size_t) d->n * sizeof(double));
+	y = pz_malloc((size_t) d->n * sizeof(double));
 	if (y == NULL)
 	{
 		snprintf(errmsg, PZ_ERRMSG_LEN, "out of memory for %d predictions", d->n);
@@ -735,7 +735,7 @@ pz_lstm_evaluate(const pz_lstm *m, const pz_lstm_data *d, double *loss,
 		}
 		*loss = s / d->n;
 	}
-	free(y);
+	pz_free(y);
 	return st;
 }
 
@@ -863,9 +863,9 @@ pz_lstm_train(pz_lstm *m, const pz_lstm_data *train, const pz_lstm_data *val,
 	st = ws_create(m, train->T, bs, 1, o->dropout > 0.0, &w, errmsg);
 	if (st != PZ_OK)
 		goto done;
-	idx = malloc((size_t) train->n * sizeof(size_t));
+	idx = pz_malloc((size_t) train->n * sizeof(size_t));
 	if (val)
-		best = malloc(m->n_params * sizeof(double));
+		best = pz_malloc(m->n_params * sizeof(double));
 	if (idx == NULL || (val && best == NULL))
 	{
 		snprintf(errmsg, PZ_ERRMSG_LEN, "out of memory for the training state");
@@ -982,8 +982,8 @@ done:
 	if (val && best && o->restore_best && res->best_epoch > 0 &&
 		(st == PZ_OK || st == PZ_ECANCELLED))
 		memcpy(m->params, best, m->n_params * sizeof(double));
-	free(best);
-	free(idx);
+	pz_free(best);
+	pz_free(idx);
 	ws_free(w);
 	pz_adam_free(adam);
 	return st;

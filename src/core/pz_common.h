@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "pz_alloc.h"
+
 typedef enum pz_status
 {
 	PZ_OK = 0,
