@@ -32,6 +32,7 @@
 #include "utils/numeric.h"
 
 #include "lstm.h"
+#include "topk.h"
 #include "lstm_features.h"
 
 PG_FUNCTION_INFO_V1(pz_lstm_fn_from_json);
@@ -556,42 +557,14 @@ fit_on_epoch(void *arg, const pz_lstm_epoch_info *info)
 	return 0;
 }
 
-/* Top-k overlap: |top_k(a) ∩ top_k(b)| / min(k, n); ties by index. */
+/* Top-k overlap, |top_k(a) ∩ top_k(b)| / min(k, n) (src/core/topk.c). */
 static double
 overlap_at(const double *pred, const double *actual, int n, int k)
 {
-	int		   *ia,
-			   *ib;
-	int			i,
-				j,
-				hit = 0;
+	double		overlap = NAN;
 
-	if (n == 0)
-		return NAN;
-	k = Min(k, n);
-	ia = palloc(sizeof(int) * n);
-	ib = palloc(sizeof(int) * n);
-	/* selection by rank: element i is in the top k when fewer than k beat it */
-	for (i = 0; i < n; i++)
-	{
-		int			ra = 0,
-					rb = 0;
-
-		for (j = 0; j < n; j++)
-		{
-			if (pred[j] > pred[i] || (pred[j] == pred[i] && j < i))
-				ra++;
-			if (actual[j] > actual[i] || (actual[j] == actual[i] && j < i))
-				rb++;
-		}
-		ia[i] = ra < k;
-		ib[i] = rb < k;
-	}
-	for (i = 0; i < n; i++)
-		hit += ia[i] && ib[i];
-	pfree(ia);
-	pfree(ib);
-	return (double) hit / k;
+	pz_report(pz_topk_overlap(pred, actual, n, k, &overlap), "top-k overlap");
+	return overlap;
 }
 
 /*
