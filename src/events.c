@@ -67,12 +67,15 @@ PG_FUNCTION_INFO_V1(pz_week_of);
 typedef struct CaptureKey
 {
 	int32		week;			/* DateADT of the Monday */
-	const char *track;
+	int32		len;			/* bytes of track, no terminator */
+	const char *track;			/* terminated once copied into the table */
 } CaptureKey;
 
 typedef struct CaptureEntry
 {
 	CaptureKey	key;
+	uint32		hash;
+	char		status;			/* simplehash's */
 	int64		plays;
 	int64		likes;
 	int64		skips;
@@ -159,39 +162,37 @@ pz_week_of(PG_FUNCTION_ARGS)
 	PG_RETURN_DATEADT(week);
 }
 
-static uint32
-capture_key_hash(const void *key, Size keysize)
+static inline uint32
+capture_key_hash(CaptureKey key)
 {
-	const CaptureKey *k = (const CaptureKey *) key;
-
-	return hash_combine(hash_bytes((const unsigned char *) k->track, strlen(k->track)),
-						murmurhash32((uint32) k->week));
+	return hash_combine(hash_bytes((const unsigned char *) key.track, key.len),
+						murmurhash32((uint32) key.week));
 }
 
-static int
-capture_key_match(const void *key1, const void *key2, Size keysize)
+static inline bool
+capture_key_equal(CaptureKey a, CaptureKey b)
 {
-	const CaptureKey *a = (const CaptureKey *) key1;
-	const CaptureKey *b = (const CaptureKey *) key2;
-
-	if (a->week != b->week)
-		return 1;
-	return strcmp(a->track, b->track);
+	return a.week == b.week && a.len == b.len && memcmp(a.track, b.track, a.len) == 0;
 }
 
-/* dynahash copies keys with this: the track text goes into the table's context */
-static MemoryContext capture_key_context;
-
-static void *
-capture_key_copy(void *dest, const void *src, Size keysize)
-{
-	CaptureKey *d = (CaptureKey *) dest;
-	const CaptureKey *s = (const CaptureKey *) src;
-
-	d->week = s->week;
-	d->track = MemoryContextStrdup(capture_key_context, s->track);
-	return dest;
-}
+/*
+ * The statement's deltas, one entry per (track, week): simplehash (open
+ * addressing, entries inline, hashes stored) rather than dynahash, whose
+ * chains cost a cache miss more per row when a big COPY brings a million
+ * keys.
+ */
+#define SH_PREFIX capture
+#define SH_ELEMENT_TYPE CaptureEntry
+#define SH_KEY_TYPE CaptureKey
+#define SH_KEY key
+#define SH_HASH_KEY(tb, k) capture_key_hash(k)
+#define SH_EQUAL(tb, a, b) capture_key_equal(a, b)
+#define SH_STORE_HASH
+#define SH_GET_HASH(tb, a) a->hash
+#define SH_SCOPE static inline
+#define SH_DECLARE
+#define SH_DEFINE
+#include "lib/simplehash.h"
 
 static AttrNumber
 column_number(Relation rel, const char *name, Oid *type)
@@ -387,12 +388,13 @@ classify(CaptureSpec *spec, Datum value)
  * corrections: they keep their weeks and are skipped.
  */
 static void
-accumulate(CaptureSpec *spec, HTAB *deltas, Tuplestorestate *events,
+accumulate(CaptureSpec *spec, capture_hash *deltas, Tuplestorestate *events,
 		   TupleDesc desc, int sign, bool have_horizon, Datum horizon,
 		   MemoryContext row_context)
 {
 	TupleTableSlot *slot = MakeSingleTupleTableSlot(desc, &TTSOpsMinimalTuple);
 	int64		rows = 0;
+	bool		used_row_context = false;
 
 	tuplestore_rescan(events);
 	while (tuplestore_gettupleslot(events, true, false, slot))
@@ -427,23 +429,54 @@ accumulate(CaptureSpec *spec, HTAB *deltas, Tuplestorestate *events,
 		if (isnull)
 			continue;
 
+		/*
+		 * A text track id is hashed where it lies (a COPY of millions of
+		 * events would otherwise copy each); only a new key is copied.
+		 */
 		old = MemoryContextSwitchTo(row_context);
 		key.week = week;
-		key.track = (spec->track_type == TEXTOID || spec->track_type == VARCHAROID)
-			? TextDatumGetCString(d)
-			: OutputFunctionCall(&spec->track_out, d);
+		if (spec->track_type == TEXTOID || spec->track_type == VARCHAROID)
+		{
+			struct varlena *t = (struct varlena *) DatumGetPointer(d);
+
+			if (VARATT_IS_COMPRESSED(t) || VARATT_IS_EXTERNAL(t))
+			{
+				t = pg_detoast_datum_packed(t);
+				used_row_context = true;
+			}
+			key.track = VARDATA_ANY(t);
+			key.len = VARSIZE_ANY_EXHDR(t);
+		}
+		else
+		{
+			key.track = OutputFunctionCall(&spec->track_out, d);
+			key.len = strlen(key.track);
+			used_row_context = true;
+		}
 		MemoryContextSwitchTo(old);
 
-		entry = hash_search(deltas, &key, HASH_ENTER, &found);
+		entry = capture_insert(deltas, key, &found);
 		if (!found)
+		{
+			/* the key points into the row: the table keeps its own copy */
+			char	   *copy = MemoryContextAlloc(deltas->ctx, key.len + 1);
+
+			memcpy(copy, key.track, key.len);
+			copy[key.len] = '\0';
+			entry->key.track = copy;
 			entry->plays = entry->likes = entry->skips = 0;
+		}
 		if (cls == PZ_EV_PLAY)
 			entry->plays += sign;
 		else if (cls == PZ_EV_LIKE)
 			entry->likes += sign;
 		else
 			entry->skips += sign;
-		MemoryContextReset(row_context);
+		if (used_row_context)
+		{
+			MemoryContextReset(row_context);
+			used_row_context = false;
+		}
 	}
 	ExecDropSingleTupleTableSlot(slot);
 }
@@ -482,13 +515,22 @@ oldest_remaining(TriggerData *td, CaptureSpec *spec, Datum *horizon)
 	return true;
 }
 
+/*
+ * Append the non-zero deltas to pozytywka.weekly_deltas, a thousand rows a
+ * heap_multi_insert (a COPY of a year of events brings a million keys).
+ */
+#define PZ_DELTA_BATCH 1000
+
 static void
-append_deltas(HTAB *deltas, int32 source_id)
+append_deltas(capture_hash *deltas, int32 source_id)
 {
 	Oid			nsp = get_namespace_oid("pozytywka", false);
 	Oid			relid = get_relname_relid("weekly_deltas", nsp);
 	Relation	rel;
-	HASH_SEQ_STATUS seq;
+	TupleTableSlot **slots;
+	int			nslots = 0;
+	CommandId	cid = GetCurrentCommandId(true);
+	capture_iterator it;
 	CaptureEntry *entry;
 
 	if (!OidIsValid(relid))
@@ -501,25 +543,39 @@ append_deltas(HTAB *deltas, int32 source_id)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("pozytywka.weekly_deltas does not have the extension's definition")));
 
-	hash_seq_init(&seq, deltas);
-	while ((entry = hash_seq_search(&seq)) != NULL)
+	slots = palloc(sizeof(TupleTableSlot *) * PZ_DELTA_BATCH);
+	for (int i = 0; i < PZ_DELTA_BATCH; i++)
+		slots[i] = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsVirtual);
+
+	capture_start_iterate(deltas, &it);
+	while ((entry = capture_iterate(deltas, &it)) != NULL)
 	{
-		Datum		values[6];
-		bool		nulls[6] = {false, false, false, false, false, false};
-		HeapTuple	tuple;
+		TupleTableSlot *slot;
 
 		if (entry->plays == 0 && entry->likes == 0 && entry->skips == 0)
 			continue;
-		values[0] = Int32GetDatum(source_id);
-		values[1] = CStringGetTextDatum(entry->key.track);
-		values[2] = DateADTGetDatum(entry->key.week);
-		values[3] = Int64GetDatum(entry->plays);
-		values[4] = Int64GetDatum(entry->likes);
-		values[5] = Int64GetDatum(entry->skips);
-		tuple = heap_form_tuple(RelationGetDescr(rel), values, nulls);
-		simple_heap_insert(rel, tuple);
-		heap_freetuple(tuple);
+		slot = slots[nslots++];
+		ExecClearTuple(slot);
+		slot->tts_values[0] = Int32GetDatum(source_id);
+		slot->tts_values[1] = PointerGetDatum(cstring_to_text_with_len(entry->key.track,
+																		entry->key.len));
+		slot->tts_values[2] = DateADTGetDatum(entry->key.week);
+		slot->tts_values[3] = Int64GetDatum(entry->plays);
+		slot->tts_values[4] = Int64GetDatum(entry->likes);
+		slot->tts_values[5] = Int64GetDatum(entry->skips);
+		memset(slot->tts_isnull, 0, sizeof(bool) * 6);
+		ExecStoreVirtualTuple(slot);
+		if (nslots == PZ_DELTA_BATCH)
+		{
+			heap_multi_insert(rel, slots, nslots, cid, 0, NULL);
+			nslots = 0;
+			CHECK_FOR_INTERRUPTS();
+		}
 	}
+	if (nslots > 0)
+		heap_multi_insert(rel, slots, nslots, cid, 0, NULL);
+	for (int i = 0; i < PZ_DELTA_BATCH; i++)
+		ExecDropSingleTupleTableSlot(slots[i]);
 	table_close(rel, NoLock);
 }
 
@@ -528,8 +584,7 @@ pz_capture_events(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	CaptureSpec *spec;
-	HASHCTL		ctl;
-	HTAB	   *deltas;
+	capture_hash *deltas;
 	MemoryContext work;
 	MemoryContext row_context;
 	MemoryContext old;
@@ -556,16 +611,16 @@ pz_capture_events(PG_FUNCTION_ARGS)
 	spec = capture_spec(td);
 	desc = RelationGetDescr(td->tg_relation);
 
-	memset(&ctl, 0, sizeof(ctl));
-	ctl.keysize = sizeof(CaptureKey);
-	ctl.entrysize = sizeof(CaptureEntry);
-	ctl.hash = capture_key_hash;
-	ctl.match = capture_key_match;
-	ctl.keycopy = capture_key_copy;
-	ctl.hcxt = work;
-	capture_key_context = work;
-	deltas = hash_create("pozytywka capture deltas", 256, &ctl,
-						 HASH_ELEM | HASH_FUNCTION | HASH_COMPARE | HASH_KEYCOPY | HASH_CONTEXT);
+	/* sized for the statement's rows (a key a row at most), capped */
+	{
+		int64		rows = 0;
+
+		if (td->tg_newtable)
+			rows += tuplestore_tuple_count(td->tg_newtable);
+		if (td->tg_oldtable)
+			rows += tuplestore_tuple_count(td->tg_oldtable);
+		deltas = capture_create(work, (uint32) Max(Min(rows, 1 << 20), 16), NULL);
+	}
 
 	if (TRIGGER_FIRED_BY_DELETE(td->tg_event) && spec->keep_history)
 		have_horizon = oldest_remaining(td, spec, &horizon);
@@ -576,7 +631,7 @@ pz_capture_events(PG_FUNCTION_ARGS)
 		accumulate(spec, deltas, td->tg_oldtable, desc, -1, have_horizon, horizon,
 				   row_context);
 
-	if (hash_get_num_entries(deltas) > 0)
+	if (deltas->members > 0)
 		append_deltas(deltas, spec->source_id);
 
 	MemoryContextSwitchTo(old);
