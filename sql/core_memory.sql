@@ -25,7 +25,7 @@ SET pozytywka.core_memory_limit = '64kB';
 SELECT sqlstate_of($$SELECT arima_forecast(ARRAY(SELECT 100 + 10 * sin(i / 5.0) + (i % 7)
 												  FROM generate_series(1, 3000) AS i)::float8[])$$);
 -- the demo generator's world for 5,000 tracks
-SELECT sqlstate_of($$SELECT * FROM generate_demo_data(weeks => 4, events_per_week => 1000)$$);
+SELECT sqlstate_of($$SELECT * FROM generate_demo_data(weeks => 4, events_per_week => 1000, truncate => true)$$);
 -- training (on a small demo service, generated with room)
 RESET pozytywka.core_memory_limit;
 SELECT count(*) > 0 AS generated
