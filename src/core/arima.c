@@ -1594,6 +1594,18 @@ arima_forecast(const arima_model *m, const double *y, int n, int h,
 					se[k] = sd * sqrt((double) (k + 1));
 			}
 		}
+
+		/*
+		 * As below for the fitted models: a finite series can still have
+		 * an infinite variance (values near DBL_MAX; found by
+		 * test/fuzz/fuzz_arima.c: 3.7e204 then 0 gave se = Inf, PZ_OK).
+		 */
+		for (int k = 0; k < h; k++)
+			if (!isfinite(mean[k]) || (se && !isfinite(se[k])))
+			{
+				set_err(errmsg, "forecast is not finite (numerical overflow)%s", "");
+				return PZ_ENUMERIC;
+			}
 		return PZ_OK;
 	}
 

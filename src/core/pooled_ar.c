@@ -259,6 +259,20 @@ pooled_ar_fit_predict(const double *Y, long m, int H,
 		for (int a = 0; a < K; a++)
 			report->coef[a] = gsl_vector_get(beta, a);
 		gsl_vector_free(beta);
+
+		/*
+		 * Scores near DBL_MAX overflow the weighted sums (the weight is
+		 * the score itself) and the solve then "succeeds" with NaN
+		 * coefficients: say so rather than forecast NaN (found by
+		 * test/fuzz/fuzz_pooled_ar.c).
+		 */
+		for (int a = 0; a < K; a++)
+			if (!isfinite(report->coef[a]))
+			{
+				snprintf(errmsg, PZ_ERRMSG_LEN,
+						 "pooled_ar: the fit overflowed (scores too large for the regression)");
+				return PZ_ENUMERIC;
+			}
 	}
 	else
 		memset(report->coef, 0, sizeof(report->coef));
@@ -282,6 +296,12 @@ pooled_ar_fit_predict(const double *Y, long m, int H,
 		for (int a = 0; a < K; a++)
 			pred += report->coef[a] * x[a];
 		/* keep exp() finite whatever the data */
+		if (isnan(pred))
+		{
+			snprintf(errmsg, PZ_ERRMSG_LEN,
+					 "pooled_ar: the forecast overflowed (scores too large for the regression)");
+			return PZ_ENUMERIC;
+		}
 		if (pred > 700.0)
 			pred = 700.0;
 		out[i] = expm1(pred);

@@ -123,7 +123,7 @@ CREATE TABLE pozytywka.weekly_deltas (
 CREATE TABLE pozytywka.imported_weekly_stats (
 	track_id	text NOT NULL,
 	week		date NOT NULL
-		CHECK (pg_catalog.date_part('isodow', week) = 1),
+		CHECK (pg_catalog.date_part('isodow', week) = '1'::float8),
 	plays		bigint NOT NULL DEFAULT 0 CHECK (plays >= 0),
 	likes		bigint NOT NULL DEFAULT 0 CHECK (likes >= 0),
 	skips		bigint NOT NULL DEFAULT 0 CHECK (skips >= 0),
@@ -138,11 +138,11 @@ CREATE INDEX imported_weekly_stats_week_idx ON pozytywka.imported_weekly_stats (
 CREATE TABLE pozytywka.settings (
 	singleton	boolean PRIMARY KEY DEFAULT true CHECK (singleton),
 	w_play		double precision NOT NULL DEFAULT 1.0
-		CHECK (w_play BETWEEN -1e6 AND 1e6),
+		CHECK (w_play BETWEEN '-1e6'::float8 AND '1e6'::float8),
 	w_like		double precision NOT NULL DEFAULT 0.8
-		CHECK (w_like BETWEEN -1e6 AND 1e6),
+		CHECK (w_like BETWEEN '-1e6'::float8 AND '1e6'::float8),
 	w_skip		double precision NOT NULL DEFAULT 0.5
-		CHECK (w_skip BETWEEN -1e6 AND 1e6),
+		CHECK (w_skip BETWEEN '-1e6'::float8 AND '1e6'::float8),
 	-- weeks of history handed to the per-track models (the pooled model
 	-- reads up to 111 weeks for its annual features, see part 25)
 	history_weeks integer NOT NULL DEFAULT 52
@@ -160,7 +160,7 @@ CREATE TABLE pozytywka.settings (
 	-- beats it by more than auto_margin (0: any gain; ties keep the default)
 	auto_weeks	integer NOT NULL DEFAULT 8 CHECK (auto_weeks BETWEEN 1 AND 52),
 	auto_n		integer NOT NULL DEFAULT 50 CHECK (auto_n BETWEEN 1 AND 100000),
-	auto_margin double precision NOT NULL DEFAULT 0 CHECK (auto_margin BETWEEN 0 AND 1)
+	auto_margin double precision NOT NULL DEFAULT 0 CHECK (auto_margin BETWEEN '0'::float8 AND '1'::float8)
 );
 
 CREATE VIEW pozytywka.effective_settings AS

@@ -38,7 +38,7 @@ HAVING pg_catalog.sum(plays) <> 0::numeric OR pg_catalog.sum(likes) <> 0::numeri
 -- Scores with the current weights.
 CREATE VIEW pozytywka.weekly_scores AS
 SELECT h.track_id, h.week, h.plays, h.likes, h.skips,
-	   s.w_play * h.plays + s.w_like * h.likes - s.w_skip * h.skips AS score
+	   s.w_play * h.plays::float8 + s.w_like * h.likes::float8 - s.w_skip * h.skips::float8 AS score
   FROM pozytywka.weekly_history AS h
  CROSS JOIN pozytywka.effective_settings AS s;
 

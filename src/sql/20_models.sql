@@ -103,6 +103,54 @@ CREATE TABLE pozytywka.model_kinds (
 	available_function regprocedure
 );
 
+-- Registering a kind is checked: whatever a row names is run by every top
+-- list, backtest and the weekly job.  The forecast function must be
+-- f(as_of date) RETURNS TABLE (track_id text, predicted_score double
+-- precision), the availability function f(as_of date) RETURNS boolean, and
+-- neither SECURITY DEFINER (a model runs with the rights of whoever asks
+-- for the list).  Only the extension's owner can write this table: it is
+-- granted to no role (see part 90).
+CREATE FUNCTION pozytywka.check_model_kind()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	f record;
+BEGIN
+	SELECT p.prokind, p.pronargs, p.proargtypes, p.proretset, p.prorettype, p.prosecdef,
+		   p.proargmodes, p.proallargtypes, p.proargnames
+	  INTO f
+	  FROM pg_proc AS p WHERE p.oid = NEW.forecast_function;
+	IF NOT (f.prokind = 'f' AND f.pronargs = 1 AND f.proargtypes[0] = 'date'::regtype
+			AND f.proretset AND NOT f.prosecdef
+			AND f.proargmodes IS NOT NULL AND cardinality(f.proargmodes) = 3
+			AND f.proargmodes[1] = 'i' AND f.proargmodes[2] IN ('o', 't') AND f.proargmodes[3] IN ('o', 't')
+			AND f.proallargtypes = ARRAY['date'::regtype, 'text'::regtype, 'float8'::regtype]::oid[]
+			AND f.proargnames[2:3] = ARRAY['track_id', 'predicted_score']) THEN
+		RAISE EXCEPTION 'model kind "%": % is not f(as_of date) RETURNS TABLE (track_id text, predicted_score double precision)',
+			NEW.name, NEW.forecast_function
+			USING ERRCODE = 'invalid_function_definition',
+				  HINT = 'A forecast function takes the origin week and returns one predicted score per track; it must not be SECURITY DEFINER.';
+	END IF;
+	IF NEW.available_function IS NOT NULL THEN
+		SELECT p.prokind, p.pronargs, p.proargtypes, p.proretset, p.prorettype, p.prosecdef
+		  INTO f
+		  FROM pg_proc AS p WHERE p.oid = NEW.available_function;
+		IF NOT (f.prokind = 'f' AND f.pronargs = 1 AND f.proargtypes[0] = 'date'::regtype
+				AND NOT f.proretset AND f.prorettype = 'boolean'::regtype AND NOT f.prosecdef) THEN
+			RAISE EXCEPTION 'model kind "%": % is not f(as_of date) RETURNS boolean',
+				NEW.name, NEW.available_function
+				USING ERRCODE = 'invalid_function_definition';
+		END IF;
+	END IF;
+	RETURN NEW;
+END;
+$$;
+CREATE TRIGGER model_kinds_check BEFORE INSERT OR UPDATE ON pozytywka.model_kinds
+	FOR EACH ROW EXECUTE FUNCTION pozytywka.check_model_kind();
+
 CREATE FUNCTION pozytywka.forecast_naive(as_of date)
 RETURNS TABLE (track_id text, predicted_score double precision)
 LANGUAGE sql STABLE PARALLEL SAFE

@@ -7,7 +7,7 @@
 CREATE TABLE pozytywka.ensemble_members (
 	name		text PRIMARY KEY REFERENCES pozytywka.model_kinds ON DELETE CASCADE
 		CHECK (name NOT IN ('ensemble')),
-	weight		double precision NOT NULL CHECK (weight > 0 AND weight < 1e6)
+	weight		double precision NOT NULL CHECK (weight > '0'::float8 AND weight < '1e6'::float8)
 );
 
 CREATE FUNCTION pozytywka.forecast_ensemble(as_of date)

@@ -153,11 +153,14 @@ BEGIN
 	EXECUTE 'SELECT cron.schedule($1, $2, $3)'
 	   INTO job
 	  USING 'pozytywka-weekly-refresh', schedule,
-			format('SELECT %s.weekly_refresh(%L)',
+			-- exact: schema-qualified, and a typed boolean (an untyped
+			-- literal would prefer a look-alike weekly_refresh(text) that
+			-- someone who can create in that schema adds)
+			format('SELECT %s.weekly_refresh(%s)',
 				   quote_ident((SELECT n.nspname FROM pg_extension AS e
 								  JOIN pg_namespace AS n ON n.oid = e.extnamespace
 								 WHERE e.extname = 'pozytywka')),
-				   retrain);
+				   CASE WHEN retrain THEN 'true' ELSE 'false' END);
 	RETURN job;
 END;
 $$;

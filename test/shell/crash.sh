@@ -45,9 +45,11 @@ ref_snap=$(data_snapshot $REF)
 # ---- 1. SIGKILL of the importing backend
 (PGAPPNAME=pz_crash_import PGDATABASE=$DB "$IMPORT" "$tmp" >"$tmp/imp1.out" 2>&1; echo $? >"$tmp/imp1.rc") &
 bg=$!
-wait_app $DB pz_crash_import 'import_staged' || wait_app $DB pz_crash_import
-sleep 0.5
-pid=$(app_pid $DB pz_crash_import)
+# the event: the backend runs import_staged of the sessions file (its
+# transaction has the file's rows staged and is moving them into sessions)
+wait_app $DB pz_crash_import 'import_staged..sessions'
+ok $? "the importer's backend is seen inside import_staged('sessions', ...)"
+pid=$(psql -X -At -d $DB -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'pz_crash_import' AND state = 'active' AND query ~ 'import_staged..sessions'")
 what=$(psql -X -At -d $DB -c "SELECT left(regexp_replace(query, '\s+', ' ', 'g'), 60) FROM pg_stat_activity WHERE pid = ${pid:-0}")
 [ -n "$pid" ] && kill -9 "$pid"
 ok $? "SIGKILL to the importing backend (pid $pid, running: $what)"
@@ -68,8 +70,20 @@ ok $? "bulk insert 1 (50,000 events) committed"
    SELECT 20000000 + s, timestamp '2024-01-01' + (s % 91) * interval '1 day' + (s % 86400) * interval '1 second',
           s % 500, 't' || (1 + s % 300), 'like' FROM generate_series(1, 3000000) AS s" >"$tmp/bulk.out" 2>&1) &
 bg=$!
-wait_app $DB pz_crash_bulk
-sleep 2
+# the event: the insert is writing (its transaction has an xid) and has
+# been running for a while; the server's state, not a sleep of the test
+wait_app $DB pz_crash_bulk 'generate_series' &&
+	psql -X -At -d $DB -c "DO \$\$ BEGIN
+		LOOP
+			PERFORM pg_stat_clear_snapshot();
+			EXIT WHEN EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'pz_crash_bulk'
+							   AND state = 'active' AND backend_xid IS NOT NULL);
+			EXIT WHEN NOT EXISTS (SELECT 1 FROM pg_stat_activity WHERE application_name = 'pz_crash_bulk');
+			PERFORM pg_sleep(0.01);
+		END LOOP;
+	END \$\$" >/dev/null &&
+	[ "$(q "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'pz_crash_bulk' AND state = 'active' AND backend_xid IS NOT NULL")" = 1 ]
+ok $? "bulk insert 2 (3,000,000 events) is writing"
 runuser -u postgres -- $PGCTL -D "$PZ_CLUSTER_DIR/data" -m immediate -w stop >/dev/null 2>&1
 ok $? "pg_ctl stop -m immediate during bulk insert 2 (3,000,000 events)"
 wait $bg
@@ -101,9 +115,12 @@ ok $? "a first model is trained and active"
 models_before=$(q "SELECT string_agg(model_id || ':' || is_active || ':' || md5(weights), ',' ORDER BY model_id) FROM pozytywka.models")
 (PGAPPNAME=pz_crash_train psql -X -At -d $DB -c "SELECT lstm_train(epochs => 100000, patience => 100000, activate => 'always')" >"$tmp/train.out" 2>&1) &
 bg=$!
-wait_app $DB pz_crash_train 'lstm_train'
-sleep 1.5
-pid=$(app_pid $DB pz_crash_train)
+# the event: the backend runs lstm_train and reported its first epoch (a
+# NOTICE: it is in the training loop; 100,000 epochs will not end first)
+wait_app $DB pz_crash_train 'lstm_train' &&
+	timeout 600 tail -n +1 -f "$tmp/train.out" | grep -q -m1 'lstm_train: epoch 1/'
+ok $? "lstm_train is in its training loop (first epoch reported)"
+pid=$(psql -X -At -d $DB -c "SELECT pid FROM pg_stat_activity WHERE application_name = 'pz_crash_train' AND state = 'active' AND query ~ 'lstm_train'")
 [ -n "$pid" ] && kill -9 "$pid"
 ok $? "SIGKILL to the backend in the middle of lstm_train (pid $pid)"
 wait $bg

@@ -81,9 +81,13 @@ run_group "series_mean/ewma/trend/left_pad: 5,000 in a loop + 5,000 statements" 
 	echo "SELECT pozytywka.pooled_ar_forecast('{{1,2,NaN}}', '{t}', 1, 0.001);"
 done; } >"$tmp/errors.sql"
 cp "$tmp/errors.sql" "$tmp/warm_errors.sql"
-out=$({ cat "$tmp/warm_errors.sql"; echo "$rss"; echo "\\set before :rss"; cat "$tmp/errors.sql"; echo "$rss"; echo "\\echo RESULT :before :rss"; } | psql -X -q -At -d $DB 2>/dev/null | grep '^RESULT')
+out=$({ cat "$tmp/warm_errors.sql"; echo "$rss"; echo "\\set before :rss"; cat "$tmp/errors.sql"; echo "$rss"; echo "\\echo RESULT :before :rss"; } | psql -X -q -At -d $DB 2>"$tmp/errors.err" | grep '^RESULT')
 read -r _ before after <<<"$out"
 growth=$((${after:-999999} - ${before:-0}))
+# the calls must really be rejected (else this measures something else)
+nerr=$(grep -c '^ERROR' "$tmp/errors.err")
+[ "$nerr" = 10000 ]
+ok $? "the 2 x 5,000 calls of the errors path were all rejected ($nerr errors)"
 [ -n "${after:-}" ] && [ $growth -lt $BOUND_KB ]
 ok $? "5,000 rejected calls (NULL element, NaN, unknown model, n = 0, NaN matrix): RssAnon $before kB -> $after kB, growth $growth kB"
 figures+=("$(printf '%-60s %8d kB %8d kB %6d kB' "5,000 rejected calls" "${before:-0}" "${after:-0}" "$growth")")

@@ -10,7 +10,7 @@ n=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 q() { psql -X -At -v ON_ERROR_STOP=1 -c "$1"; }
 
-psql -X -q -c "DROP EXTENSION IF EXISTS pozytywka CASCADE" -c "DROP EXTENSION IF EXISTS pg_cron" -c "CREATE EXTENSION pozytywka" 2>/dev/null
+psql -X -q -c "DROP FUNCTION IF EXISTS public.weekly_refresh(text)" -c "DROP FUNCTION IF EXISTS public.pz_test_cron_done() CASCADE" -c "DROP EXTENSION IF EXISTS pozytywka CASCADE" -c "DROP EXTENSION IF EXISTS pg_cron" -c "CREATE EXTENSION pozytywka" 2>/dev/null
 err=$(psql -X -At -c "SELECT schedule_weekly_refresh()" 2>&1)
 echo "$err" | grep -q "pg_cron is not installed" && echo "$err" | grep -q "HINT:.*shared_preload_libraries"
 ok $? "without pg_cron: a clear error with a hint"
@@ -30,40 +30,66 @@ ok $? "exactly one pozytywka job in cron.job"
 [ "$(q "SELECT schedule FROM cron.job WHERE jobid = $job1")" = "0 3 * * 1" ]
 ok $? "default schedule: Mondays 03:00"
 cmd=$(q "SELECT command FROM cron.job WHERE jobid = $job1")
-[ "$cmd" = "SELECT public.weekly_refresh('t')" ]
-ok $? "the job runs weekly_refresh, schema-qualified ($cmd)"
+[ "$cmd" = "SELECT public.weekly_refresh(true)" ]
+ok $? "the job runs weekly_refresh, schema-qualified, with a typed argument ($cmd)"
 [ "$(q "SELECT database FROM cron.job WHERE jobid = $job1")" = postgres ]
 ok $? "the job runs in this database"
 
 q "SELECT schedule_weekly_refresh('30 4 * * 2', false)" >/dev/null
-[ "$(q "SELECT schedule || ' | ' || command FROM cron.job WHERE jobname = 'pozytywka-weekly-refresh'")" = "30 4 * * 2 | SELECT public.weekly_refresh('f')" ] &&
+[ "$(q "SELECT schedule || ' | ' || command FROM cron.job WHERE jobname = 'pozytywka-weekly-refresh'")" = "30 4 * * 2 | SELECT public.weekly_refresh(false)" ] &&
 	[ "$(q "SELECT count(*) FROM cron.job")" = 1 ]
 ok $? "re-scheduling updates the same job"
 
 [ "$(q "SELECT count(*) FROM next_week_top_tracks")" = 0 ]
 ok $? "the dashboard view is empty before the first refresh"
+# a look-alike that whoever can create in the extension's schema could add:
+# an untyped literal argument ('t') would resolve to it, not to weekly_refresh(boolean)
+q "CREATE FUNCTION public.weekly_refresh(retrain text) RETURNS jsonb LANGUAGE plpgsql
+   AS \$\$ BEGIN RAISE EXCEPTION 'the look-alike weekly_refresh(text) ran'; END \$\$" >/dev/null
 [ -n "$cmd" ] && q "$cmd" >/dev/null
-ok $? "the job's command runs"
+ok $? "the job's command runs the extension's weekly_refresh, not a look-alike weekly_refresh(text)"
 [ "$(q "SELECT count(*) FROM next_week_top_tracks")" = 50 ] &&
 	[ "$(q "SELECT count(*) FROM pozytywka.forecast_runs WHERE as_of = latest_complete_week()")" -ge 5 ]
 ok $? "the command refreshed the cached forecasts and the dashboard's top 50"
 
-# the launcher really runs it: every minute, wait for one successful run
+# the launcher really runs it: every minute.  The test waits for the event,
+# not for a time: a trigger on pg_cron's own log (cron.job_run_details)
+# notifies when a run ends, and a listener blocks until that notification
+# (the bound only ends a hung test: pg_cron starts the job within a minute)
 q "TRUNCATE pozytywka.top_tracks_snapshot" >/dev/null
+psql -X -q -v ON_ERROR_STOP=1 <<'SQL'
+CREATE FUNCTION public.pz_test_cron_done() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+	PERFORM pg_notify('pz_cron_done', NEW.status || ' ' || NEW.command);
+	RETURN NULL;
+END $$;
+CREATE TRIGGER pz_test_cron_done AFTER INSERT OR UPDATE ON cron.job_run_details
+	FOR EACH ROW WHEN (NEW.status IN ('succeeded', 'failed'))
+	EXECUTE FUNCTION public.pz_test_cron_done();
+SQL
+fifo=$(mktemp -u /tmp/pz_cron_fifo.XXXXXX)
+mkfifo "$fifo"
+python3 test/hardening/wait_notify.py pz_cron_done 300 >"$fifo" &
+listener=$!
+exec 3<"$fifo"
+read -r -t 60 ready <&3
+[ "${ready:-}" = listening ] || echo "# the listener did not start"
 q "SELECT schedule_weekly_refresh('* * * * *', false)" >/dev/null
-ran=1
-for _ in $(seq 1 80); do
-	if [ "$(q "SELECT count(*) FROM cron.job_run_details WHERE status = 'succeeded' AND command LIKE '%weekly_refresh%'")" -gt 0 ]; then
-		ran=0
-		break
-	fi
-	sleep 1
-done
+read -r -t 310 done_line <&3
+wait $listener
+exec 3<&-
+rm -f "$fifo"
+echo "# pg_cron's run: ${done_line:-none}"
+case "${done_line:-}" in
+"succeeded SELECT public.weekly_refresh(false)") ran=0 ;;
+*) ran=1 ;;
+esac
+[ "$(q "SELECT count(*) FROM cron.job_run_details WHERE status = 'succeeded' AND command = 'SELECT public.weekly_refresh(false)'")" -ge 1 ] || ran=1
 ok $ran "pg_cron ran the job by itself and it succeeded"
 [ "$(q "SELECT count(*) FROM next_week_top_tracks")" = 50 ]
 ok $? "the scheduled run refreshed the dashboard's list"
 
 [ "$(q "SELECT unschedule_weekly_refresh()")" = t ] && [ "$(q "SELECT count(*) FROM cron.job")" = 0 ]
 ok $? "unschedule_weekly_refresh removes the job"
-psql -X -q -c "DROP EXTENSION pozytywka CASCADE" -c "DROP EXTENSION pg_cron"
+PGOPTIONS="-c client_min_messages=warning" psql -X -q -c "DROP FUNCTION public.weekly_refresh(text)" -c "DROP FUNCTION public.pz_test_cron_done() CASCADE" -c "DROP EXTENSION pozytywka CASCADE" -c "DROP EXTENSION pg_cron"
 echo "1..$n"

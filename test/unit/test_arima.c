@@ -538,6 +538,21 @@ test_edges(void)
 			   n, m.p, m.d, m.q, (int) m.method);
 	}
 
+	/*
+	 * a finite series whose variance overflows (found by fuzz_arima.c): the
+	 * mean fall-back had se = Inf with PZ_OK; now an error
+	 */
+	{
+		double		huge[2] = {3.72208e+204, -1.99675e-16};
+
+		st = arima_auto(huge, 2, NULL, NULL, &m, err);
+		if (st == PZ_OK)
+			st = arima_forecast(&m, huge, 2, 3, fc, se, err);
+		tap_ok(st == PZ_ENUMERIC || (st == PZ_OK && isfinite(fc[0]) && isfinite(se[2])),
+			   "overflowing variance: an error or a finite forecast, never Inf with PZ_OK (%s)",
+			   st == PZ_OK ? "ok" : err);
+	}
+
 	/* cancellation */
 	{
 		int			budget = 3;

@@ -154,6 +154,36 @@ main(void)
 	}
 
 	/*
+	 * Scores near DBL_MAX (a direct pooled_ar_forecast call may pass any
+	 * finite number): the weighted normal equations overflow; an error, not
+	 * NaN forecasts with PZ_OK (found by test/fuzz/fuzz_pooled_ar.c)
+	 */
+	{
+		enum
+		{
+			MB = 40, HB = 12
+		};
+		double		yb[MB * HB];
+		unsigned char pb[MB];
+		pooled_ar_opts ob = {8, 1e-3};
+		double		o[MB];
+		int			nan_ok = 0;
+
+		for (int i = 0; i < MB; i++)
+		{
+			pb[i] = 1;
+			for (int s = 0; s < HB; s++)
+				yb[i * HB + s] = (i + s) % 3 == 0 ? 1e307 : 1e2 * (1 + (i + s) % 9);
+		}
+		st = pooled_ar_fit_predict(yb, MB, HB, pb, &ob, NULL, o, &rep, err);
+		for (int i = 0; i < MB; i++)
+			nan_ok += st == PZ_OK && isnan(o[i]);
+		tap_ok(st == PZ_ENUMERIC || (st == PZ_OK && nan_ok == 0),
+			   "scores near DBL_MAX: an error or finite forecasts, never NaN with PZ_OK (%s)",
+			   st == PZ_OK ? "ok" : err);
+	}
+
+	/*
 	 * A truncated chart: 3000 tracks whose log levels are stationary AR(1)
 	 * processes, of which only the top 300 of each week are published (the
 	 * others have 0 that week).  Read as true zeros, the dips under the
