@@ -8,7 +8,9 @@
 # (server clock, read just before the signal) to the client having its
 # error (same clock), and it must be >= 0.
 # Operations: backtest over all models, the pooled model (C core), the top
-# list over 20,000 candidates, refresh_forecasts, a big import.
+# list over 20,000 candidates, refresh_forecasts, a merge of 2 million
+# pending deltas, the first aggregation of a table being attached, a big
+# import.
 set -u
 cd "$(dirname "$0")/../.."
 DB=pz_cancel
@@ -128,6 +130,27 @@ q "CREATE TABLE pz_matrix AS
 # cancelled after 0.2 s
 CANCEL_AFTER=0.2 BOUND_CASE=2.0 cancel_test "pooled_ar_forecast on 160,000 x 52 directly (C core)" cancel sqlcmd "SELECT cardinality(pozytywka.pooled_ar_forecast(x, p, 12, 1e-3)) FROM pz_matrix"
 cancel_test "weekly_refresh() (every model, auto choice, dashboard list)" cancel sqlcmd "SELECT weekly_refresh()"
+
+# the aggregate's write path: a merge of 2 million pending deltas, and the
+# first aggregation of a 3-million-event table being attached; either,
+# cancelled, leaves everything as it was
+q "INSERT INTO pozytywka.weekly_deltas SELECT 1, 't' || (i % 30000), date '2024-01-01' + 7 * (i % 60), 1, i % 2, 0
+   FROM generate_series(1, 2000000) AS i" >/dev/null
+pending=$(q "SELECT count(*) FROM pozytywka.weekly_deltas")
+cancel_test "merge_events() of 2,000,000 pending deltas" cancel sqlcmd "SELECT merge_events()"
+cancel_test "merge_events() of 2,000,000 pending deltas" timeout sqlcmd "SELECT merge_events()"
+[ "$(q "SELECT count(*) FROM pozytywka.weekly_deltas")" = "$pending" ] && [ "$(q "SELECT count(*) FROM pozytywka.weekly_stats")" = 0 ]
+ok $? "the cancelled merges folded nothing ($pending deltas still pending)"
+q "TRUNCATE pozytywka.weekly_deltas" >/dev/null
+q "CREATE TABLE big_events AS SELECT timestamp '2024-01-01' + i * interval '7 seconds' AS at, 's' || (i % 40000) AS song, 'play'::text AS kind
+   FROM generate_series(1, 3000000) AS i" >/dev/null
+cancel_test "attach_events() of a 3,000,000-event table" cancel sqlcmd "SELECT attach_events('big_events', 'at', 'song', 'kind')"
+cancel_test "attach_events() of a 3,000,000-event table" timeout sqlcmd "SELECT attach_events('big_events', 'at', 'song', 'kind')"
+[ "$(q "SELECT count(*) FROM pozytywka.event_sources WHERE relname = 'big_events'")" = 0 ] &&
+	[ "$(q "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'big_events'::regclass")" = 0 ] &&
+	[ "$(q "SELECT count(*) FROM pozytywka.weekly_deltas")" = 0 ]
+ok $? "the cancelled attach left the table unattached (no source, no trigger, no delta)"
+q "DROP TABLE big_events" >/dev/null
 
 # a big import: 200,000 events
 python3 - "$tmp" <<'PY'
