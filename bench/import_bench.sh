@@ -15,6 +15,9 @@
 #                   binary to staging, repairs, insert with the key and the
 #                   weekly-aggregate triggers, rejects, run row)
 #   import again    the same file again (every line a duplicate)
+#   no triggers     import into a fresh database whose sessions table has its
+#                   triggers disabled: the importer's own cost, without the
+#                   weekly aggregate's maintenance
 # Figures go to bench/import.md.  Run as root from anywhere.
 set -eu
 cd "$(dirname "$0")/.."
@@ -68,6 +71,11 @@ t_imp=$(elapsed "$t0" "$(now)")
 t0=$(now)
 out2=$(PGDATABASE=pz_bench_import "$IMPORT" "$data")
 t_again=$(elapsed "$t0" "$(now)")
+createdb pz_bench_notrig
+psql -X -q -d pz_bench_notrig -c 'CREATE EXTENSION pozytywka' -c 'ALTER TABLE pozytywka.sessions DISABLE TRIGGER USER'
+t0=$(now)
+PGDATABASE=pz_bench_notrig "$IMPORT" -q "$data"
+t_notrig=$(elapsed "$t0" "$(now)")
 
 echo
 echo "$out1" | sed 's/^/  /'
@@ -81,5 +89,7 @@ row "COPY of the events into a plain table" "$t_copy"
 row "COPY into a table with the sessions' key" "$t_copy_key"
 row "pozytywka-import, fresh database" "$t_imp"
 row "pozytywka-import of the same file again" "$t_again"
+row "pozytywka-import, sessions' triggers disabled" "$t_notrig"
 dropdb pz_bench_copy
 dropdb pz_bench_import
+dropdb pz_bench_notrig
