@@ -15,8 +15,6 @@ SQL_PARTS = $(sort $(wildcard src/sql/*.sql))
 MODULE_big = pozytywka
 OBJS = $(GLUE_SRCS:.c=.o) $(CORE_SRCS:.c=.o)
 DATA_built = pozytywka--$(EXTVERSION).sql
-SCRIPTS = bin/pozytywka-import
-
 # ---- releases: versioned scripts (CHANGELOG.md; README "Upgrades, backup and packages")
 # The install script pozytywka--$(EXTVERSION).sql of default_version (pozytywka.control) is
 # built from src/sql/NN_*.sql above; the upgrade scripts pozytywka--OLD--NEW.sql from every
@@ -34,6 +32,11 @@ PG_CONFIG ?= pg_config
 PG_CPPFLAGS = -Isrc -Isrc/core
 SHLIB_LINK = -lgsl -lgslcblas -lm
 
+# pozytywka-import: built by the importer block below (before the include:
+# PGXS's all and install rules read SCRIPTS_built)
+SCRIPTS_built = bin/pozytywka-import
+
+
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
@@ -48,6 +51,17 @@ pozytywka--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@
 
 $(OBJS): $(wildcard src/*.h src/core/*.h)
+
+# ---------------------------------------------------------------- importer (pozytywka-import)
+# A libpq client, not part of the server module: its line parser lives in
+# src/core/import_line.c (pure C, also in the unit tests and the fuzzer).
+# Built as bin/pozytywka-import and installed into pg_config --bindir.
+IMPORT_SRCS = src/client/pozytywka_import.c src/core/import_line.c
+IMPORT_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Isrc/core -I$(shell $(PG_CONFIG) --includedir)
+bin/pozytywka-import: $(IMPORT_SRCS) src/core/import_line.h
+	@mkdir -p $(@D)
+	$(CC) $(IMPORT_CFLAGS) -o $@ $(IMPORT_SRCS) -L$(shell $(PG_CONFIG) --libdir) -lpq -lz
+# ---------------------------------------------------------------- end importer
 
 # ---------------------------------------------------------------- C unit tests
 UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c))

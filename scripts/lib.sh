@@ -26,7 +26,7 @@ if [ -n "$PZ_PRIVATE_PG" ]; then
 fi
 PZ_DEPS="make gcc clang libc6-dev postgresql-15 postgresql-server-dev-15 libgsl-dev
 	postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl postgresql-15-cron valgrind
-	libclang-rt-14-dev bc python3"
+	libclang-rt-14-dev bc python3 libpq-dev zlib1g-dev"
 
 pz_log() { printf '== %s\n' "$*" >&2; }
 

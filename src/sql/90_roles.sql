@@ -85,7 +85,7 @@ AS $$
 								   'invalidate_model_forecasts', 'cache_lstm_inputs',
 								   'weekly_retrain', 'lstm_fit', 'check_can_grant',
 								   'role_functions', 'grant_role_functions',
-								   'import_checked', 'import_value_ok', 'try_jsonb',
+								   'import_checked', 'import_file', 'import_value_ok', 'try_jsonb',
 								   'day_exists', 'demo_artists', 'demo_tracks',
 								   'demo_users', 'demo_events', 'check_model_kind',
 								   'append_relation', 'add_capture_triggers',
@@ -100,7 +100,7 @@ AS $$
 	SELECT f.oid::regprocedure FROM f
 	 WHERE CASE role_kind
 		   WHEN 'dashboard' THEN f.oid IN (SELECT dashboard.oid FROM dashboard)
-		   WHEN 'loader' THEN f.name IN ('import_staged', 'import_checked', 'import_value_ok',
+		   WHEN 'loader' THEN f.name IN ('import_staged', 'import_file', 'import_checked', 'import_value_ok',
 										 'try_jsonb', 'day_exists')
 		   WHEN 'operator' THEN f.oid IN (SELECT dashboard.oid FROM dashboard)
 				OR f.name IN ('refresh_forecasts', 'refresh_top_tracks', 'weekly_refresh',
