@@ -529,6 +529,7 @@ append_deltas(capture_hash *deltas, int32 source_id)
 	Relation	rel;
 	TupleTableSlot **slots;
 	int			nslots = 0;
+	int			nalloc;
 	CommandId	cid = GetCurrentCommandId(true);
 	capture_iterator it;
 	CaptureEntry *entry;
@@ -543,8 +544,10 @@ append_deltas(capture_hash *deltas, int32 source_id)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("pozytywka.weekly_deltas does not have the extension's definition")));
 
-	slots = palloc(sizeof(TupleTableSlot *) * PZ_DELTA_BATCH);
-	for (int i = 0; i < PZ_DELTA_BATCH; i++)
+	/* as many slots as one batch needs: most statements bring a few keys */
+	nalloc = (int) Min(deltas->members, (uint64) PZ_DELTA_BATCH);
+	slots = palloc(sizeof(TupleTableSlot *) * nalloc);
+	for (int i = 0; i < nalloc; i++)
 		slots[i] = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsVirtual);
 
 	capture_start_iterate(deltas, &it);
@@ -565,7 +568,7 @@ append_deltas(capture_hash *deltas, int32 source_id)
 		slot->tts_values[5] = Int64GetDatum(entry->skips);
 		memset(slot->tts_isnull, 0, sizeof(bool) * 6);
 		ExecStoreVirtualTuple(slot);
-		if (nslots == PZ_DELTA_BATCH)
+		if (nslots == nalloc)
 		{
 			heap_multi_insert(rel, slots, nslots, cid, 0, NULL);
 			nslots = 0;
@@ -574,7 +577,7 @@ append_deltas(capture_hash *deltas, int32 source_id)
 	}
 	if (nslots > 0)
 		heap_multi_insert(rel, slots, nslots, cid, 0, NULL);
-	for (int i = 0; i < PZ_DELTA_BATCH; i++)
+	for (int i = 0; i < nalloc; i++)
 		ExecDropSingleTupleTableSlot(slots[i]);
 	table_close(rel, NoLock);
 }
