@@ -1236,3 +1236,806 @@ BEGIN
 	EXECUTE format('GRANT SELECT, INSERT, DELETE ON pozytywka.top_tracks_snapshot TO %I', grantee);
 END;
 $$;
+
+-- issue 14: several servers (postgres_fdw shards, parts 05 and 15) and read
+-- replicas (require_primary; merge_before_caching caches nothing on a
+-- standby or in a read-only transaction)
+-- The registered shards (a postgres_fdw server each).
+CREATE TABLE pozytywka.shards (
+	server		name PRIMARY KEY,
+	added_at	timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+
+-- The versions of each shard's history marks (part 15) that the
+-- coordinator's forecast cache has seen: a shard's week whose version
+-- differs invalidates the cached forecasts from that week on.
+CREATE TABLE pozytywka.shard_marks (
+	server		name NOT NULL REFERENCES pozytywka.shards ON DELETE CASCADE,
+	week		date NOT NULL,
+	version		bigint NOT NULL,
+	PRIMARY KEY (server, week)
+);
+
+-- The shards' weekly rows (their pozytywka.weekly_rows), all at once.
+CREATE VIEW pozytywka.shard_rows AS
+SELECT NULL::text AS track_id, NULL::date AS week, NULL::bigint AS plays,
+	   NULL::bigint AS likes, NULL::bigint AS skips
+ WHERE false;
+
+-- The shards' state (their pozytywka.history_state), one row set per shard.
+CREATE VIEW pozytywka.shard_state AS
+SELECT NULL::name AS server, NULL::text AS kind, NULL::date AS week, NULL::bigint AS version
+ WHERE false;
+
+-- Every reader of the history reads these (pending_through(), part 12);
+-- they hold server names and week versions only.  The foreign tables behind
+-- the views are read as the views' owner (its user mapping).
+GRANT SELECT ON pozytywka.shards, pozytywka.shard_marks, pozytywka.shard_state TO PUBLIC;
+
+-- On a coordinator: take the shards' history marks; drop the cached
+-- forecasts from the earliest week whose version changed since the last
+-- time.  Called by merge_events() (part 12), so defined
+-- before it runs at the end of part 12.  Reads every shard: one that
+-- cannot answer fails it with postgres_fdw's error naming the server.
+CREATE FUNCTION pozytywka.sync_shards()
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	servers name[];
+	weeks date[];
+	versions bigint[];
+	from_week date;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pozytywka.shards) THEN
+		RETURN;
+	END IF;
+	SELECT array_agg(sh.server), array_agg(sh.week), array_agg(sh.version)
+	  INTO servers, weeks, versions
+	  FROM pozytywka.shard_state AS sh WHERE sh.kind = 'mark';
+	SELECT min(u.week) INTO from_week
+	  FROM unnest(servers, weeks, versions) AS u (server, week, version)
+	  LEFT JOIN pozytywka.shard_marks AS m ON m.server = u.server AND m.week = u.week
+	 WHERE m.version IS DISTINCT FROM u.version;
+	IF from_week IS NULL THEN
+		RETURN;
+	END IF;
+	PERFORM pozytywka.invalidate_forecasts(from_week);
+	INSERT INTO pozytywka.shard_marks AS m (server, week, version)
+	SELECT u.server, u.week, u.version
+	  FROM unnest(servers, weeks, versions) AS u (server, week, version)
+	  JOIN pozytywka.shards AS s ON s.server = u.server
+	ON CONFLICT (server, week) DO UPDATE SET version = excluded.version
+	 WHERE m.version IS DISTINCT FROM excluded.version;
+END;
+$$;
+
+CREATE OR REPLACE VIEW pozytywka.weekly_rows AS
+SELECT track_id, week, plays, likes, skips FROM pozytywka.weekly_stats
+UNION ALL
+SELECT track_id, week, pg_catalog.sum(plays)::bigint, pg_catalog.sum(likes)::bigint,
+	   pg_catalog.sum(skips)::bigint
+  FROM pozytywka.weekly_deltas
+ GROUP BY track_id, week
+UNION ALL
+SELECT track_id, week, plays, likes, skips FROM pozytywka.imported_weekly_stats
+UNION ALL
+SELECT track_id, week, plays, likes, skips FROM pozytywka.shard_rows;
+
+CREATE OR REPLACE FUNCTION @extschema@.latest_complete_week()
+RETURNS date
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+	SELECT greatest((SELECT max(week) - 7 FROM pozytywka.weekly_stats),
+					(SELECT max(week) - 7 FROM pozytywka.weekly_deltas),
+					(SELECT max(week) FROM pozytywka.imported_weekly_stats),
+					(SELECT max(sh.week) FROM pozytywka.shard_state AS sh WHERE sh.kind = 'latest'));
+$$;
+
+CREATE OR REPLACE FUNCTION pozytywka.first_week()
+RETURNS date
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+	SELECT least((SELECT min(week) FROM pozytywka.weekly_stats),
+				 (SELECT min(week) FROM pozytywka.weekly_deltas),
+				 (SELECT min(week) FROM pozytywka.imported_weekly_stats),
+				 (SELECT min(sh.week) FROM pozytywka.shard_state AS sh WHERE sh.kind = 'first'));
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.merge_events(wait boolean DEFAULT true)
+RETURNS bigint
+LANGUAGE plpgsql
+SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	folded bigint;
+	d_sources integer[];
+	d_tracks text[];
+	d_weeks date[];
+	d_plays bigint[];
+	d_likes bigint[];
+	d_skips bigint[];
+BEGIN
+	IF wait IS NULL THEN
+		RAISE EXCEPTION 'wait must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF pg_is_in_recovery() THEN
+		RAISE EXCEPTION 'cannot merge events on a standby'
+			USING ERRCODE = 'read_only_sql_transaction',
+				  HINT = 'Readers on a standby add the pending changes themselves; merge on the primary.';
+	END IF;
+	IF wait THEN
+		PERFORM pg_advisory_xact_lock(pozytywka.merge_lock_key());
+	ELSIF NOT pg_try_advisory_xact_lock(pozytywka.merge_lock_key()) THEN
+		RETURN NULL;
+	END IF;
+	-- on a coordinator: the shards' merged changes reach its cache (part 15)
+	PERFORM pozytywka.sync_shards();
+
+	-- Take the deltas this snapshot sees, net per key.  (The lock was taken
+	-- in a statement of its own: this one's snapshot, taken after the wait,
+	-- sees what the merge before it left.)
+	WITH taken AS (
+		DELETE FROM pozytywka.weekly_deltas RETURNING *
+	)
+	SELECT (SELECT count(*) FROM taken), array_agg(g.source_id), array_agg(g.track_id),
+		   array_agg(g.week), array_agg(g.plays), array_agg(g.likes), array_agg(g.skips)
+	  INTO folded, d_sources, d_tracks, d_weeks, d_plays, d_likes, d_skips
+	  FROM (SELECT t.source_id, t.track_id, t.week, sum(t.plays)::bigint AS plays,
+				   sum(t.likes)::bigint AS likes, sum(t.skips)::bigint AS skips
+			  FROM taken AS t
+			 GROUP BY t.source_id, t.track_id, t.week
+			HAVING (sum(t.plays), sum(t.likes), sum(t.skips))
+				   IS DISTINCT FROM (0::numeric, 0::numeric, 0::numeric)) AS g;
+	IF d_tracks IS NULL THEN
+		RETURN folded;
+	END IF;
+
+	-- Only merges (and the functions that take the same lock) write
+	-- weekly_stats, so the rows seen here are the rows there are.  A
+	-- (track, week) with no events left loses its row, like a fresh GROUP
+	-- BY; a negative count fails the CHECK constraints (the aggregate had
+	-- drifted: rebuild_weekly_stats()).
+	MERGE INTO pozytywka.weekly_stats AS w
+	USING (SELECT * FROM unnest(d_sources, d_tracks, d_weeks, d_plays, d_likes, d_skips)
+				  AS u (source_id, track_id, week, plays, likes, skips)) AS d
+	   ON w.track_id = d.track_id AND w.week = d.week AND w.source_id = d.source_id
+	 WHEN MATCHED AND (w.plays + d.plays, w.likes + d.likes, w.skips + d.skips)
+					  = (0::bigint, 0::bigint, 0::bigint) THEN
+		DELETE
+	 WHEN MATCHED THEN
+		UPDATE SET plays = w.plays + d.plays, likes = w.likes + d.likes, skips = w.skips + d.skips
+	 WHEN NOT MATCHED THEN
+		INSERT (track_id, week, source_id, plays, likes, skips)
+		VALUES (d.track_id, d.week, d.source_id, d.plays, d.likes, d.skips);
+	RETURN folded;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION pozytywka.pending_through(as_of date)
+RETURNS boolean
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT EXISTS (SELECT 1 FROM pozytywka.weekly_deltas AS d WHERE d.week <= as_of)
+		-- a shard's pending or not yet seen changes (part 15)
+		OR EXISTS (SELECT 1 FROM pozytywka.shard_state AS sh
+					WHERE sh.week <= as_of
+					  AND (sh.kind = 'pending'
+						   OR (sh.kind = 'mark'
+							   AND NOT EXISTS (SELECT 1 FROM pozytywka.shard_marks AS m
+												WHERE m.server = sh.server AND m.week = sh.week
+												  AND m.version = sh.version))));
+$$;
+
+CREATE OR REPLACE FUNCTION pozytywka.merge_before_caching(as_of date)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+BEGIN
+	-- nothing is cached on a standby or in a read-only transaction
+	IF pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on' THEN
+		RETURN false;
+	END IF;
+	IF NOT pozytywka.pending_through(as_of) THEN
+		RETURN true;
+	END IF;
+	IF current_setting('transaction_isolation') <> 'read committed' THEN
+		RETURN false;
+	END IF;
+	IF @extschema@.merge_events(false) IS NULL THEN
+		RETURN false;
+	END IF;
+	RETURN NOT pozytywka.pending_through(as_of);
+END;
+$$;
+
+-- The history marks: week -> version, bumped by every statement that
+-- changes the weekly aggregate or the imported counts (the earliest week it
+-- touched).  At most one row per week.  Versions only grow, so a change is
+-- seen whatever the order in which concurrent transactions commit.
+CREATE TABLE pozytywka.history_marks (
+	week		date PRIMARY KEY,
+	version		bigint NOT NULL DEFAULT 1
+);
+
+CREATE FUNCTION pozytywka.mark_history()
+RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	from_week date;
+BEGIN
+	IF TG_OP = 'TRUNCATE' THEN
+		from_week := '-infinity';
+	ELSIF TG_OP = 'INSERT' THEN
+		SELECT min(n.week) INTO from_week FROM new_rows AS n;
+	ELSIF TG_OP = 'DELETE' THEN
+		SELECT min(o.week) INTO from_week FROM old_rows AS o;
+	ELSE
+		SELECT least((SELECT min(n.week) FROM new_rows AS n),
+					 (SELECT min(o.week) FROM old_rows AS o)) INTO from_week;
+	END IF;
+	IF from_week IS NOT NULL THEN
+		INSERT INTO pozytywka.history_marks AS h (week) VALUES (from_week)
+		ON CONFLICT (week) DO UPDATE SET version = h.version + 1;
+	END IF;
+	RETURN NULL;
+END;
+$$;
+
+CREATE TRIGGER weekly_stats_mark_insert AFTER INSERT ON pozytywka.weekly_stats
+	REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION pozytywka.mark_history();
+CREATE TRIGGER weekly_stats_mark_update AFTER UPDATE ON pozytywka.weekly_stats
+	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION pozytywka.mark_history();
+CREATE TRIGGER weekly_stats_mark_delete AFTER DELETE ON pozytywka.weekly_stats
+	REFERENCING OLD TABLE AS old_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION pozytywka.mark_history();
+CREATE TRIGGER weekly_stats_mark_truncate AFTER TRUNCATE ON pozytywka.weekly_stats
+	FOR EACH STATEMENT EXECUTE FUNCTION pozytywka.mark_history();
+CREATE TRIGGER imported_mark_insert AFTER INSERT ON pozytywka.imported_weekly_stats
+	REFERENCING NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION pozytywka.mark_history();
+CREATE TRIGGER imported_mark_update AFTER UPDATE ON pozytywka.imported_weekly_stats
+	REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION pozytywka.mark_history();
+CREATE TRIGGER imported_mark_delete AFTER DELETE ON pozytywka.imported_weekly_stats
+	REFERENCING OLD TABLE AS old_rows
+	FOR EACH STATEMENT EXECUTE FUNCTION pozytywka.mark_history();
+CREATE TRIGGER imported_mark_truncate AFTER TRUNCATE ON pozytywka.imported_weekly_stats
+	FOR EACH STATEMENT EXECUTE FUNCTION pozytywka.mark_history();
+
+-- What a coordinator asks a shard, in one small round trip: its history
+-- marks, the earliest week of its pending (not merged) changes, its first
+-- and latest complete week.
+CREATE VIEW pozytywka.history_state AS
+SELECT 'mark'::text AS kind, h.week, h.version FROM pozytywka.history_marks AS h
+UNION ALL
+SELECT 'pending'::text, pg_catalog.min(d.week), NULL::bigint FROM pozytywka.weekly_deltas AS d
+HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0::bigint
+UNION ALL
+SELECT 'first'::text, pozytywka.first_week(), NULL::bigint
+UNION ALL
+SELECT 'latest'::text, @extschema@.latest_complete_week(), NULL::bigint;
+COMMENT ON VIEW pozytywka.history_state IS
+	'What a coordinator reads from this server when it is a shard (pozytywka.add_shard)';
+
+-- The names of a shard's two foreign tables.
+CREATE FUNCTION pozytywka.shard_table(server name, what text)
+RETURNS text
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT format('pozytywka.%I', left('shard_' || server, 56) || '_' || what);
+$$;
+
+-- Rewrite shard_rows and shard_state as the UNION ALL of the registered
+-- shards' foreign tables.
+CREATE FUNCTION pozytywka.rebuild_shard_views()
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	rows_sql text;
+	state_sql text;
+BEGIN
+	SELECT string_agg(format('SELECT track_id, week, plays, likes, skips FROM %s',
+							 pozytywka.shard_table(s.server, 'rows')), ' UNION ALL ' ORDER BY s.server),
+		   string_agg(format('SELECT %L::name AS server, kind, week, version FROM %s',
+							 s.server, pozytywka.shard_table(s.server, 'state')), ' UNION ALL ' ORDER BY s.server)
+	  INTO rows_sql, state_sql
+	  FROM pozytywka.shards AS s;
+	EXECUTE 'CREATE OR REPLACE VIEW pozytywka.shard_rows AS '
+		|| coalesce(rows_sql, 'SELECT NULL::text AS track_id, NULL::date AS week, NULL::bigint AS plays,'
+							  ' NULL::bigint AS likes, NULL::bigint AS skips WHERE false');
+	EXECUTE 'CREATE OR REPLACE VIEW pozytywka.shard_state AS '
+		|| coalesce(state_sql, 'SELECT NULL::name AS server, NULL::text AS kind, NULL::date AS week,'
+							   ' NULL::bigint AS version WHERE false');
+END;
+$$;
+
+-- Register a postgres_fdw server as a shard.  Needs the privileges to
+-- create foreign tables on the server (USAGE on it, a user mapping) and to
+-- replace pozytywka's views: the extension's owner (a superuser).  The
+-- user mappings are the operator's: the foreign tables are read through
+-- pozytywka's views, so with the user mapping of the extension's owner,
+-- which must be able to read pozytywka.weekly_rows and
+-- pozytywka.history_state on the shard.  Registering it again rebuilds
+-- its foreign tables (after a restore, for instance).
+CREATE FUNCTION @extschema@.add_shard(server name)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	fdw name;
+BEGIN
+	IF server IS NULL THEN
+		RAISE EXCEPTION 'server must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	SELECT w.fdwname INTO fdw
+	  FROM pg_foreign_server AS s JOIN pg_foreign_data_wrapper AS w ON w.oid = s.srvfdw
+	 WHERE s.srvname = add_shard.server;
+	IF NOT FOUND THEN
+		RAISE EXCEPTION 'foreign server "%" does not exist', server
+			USING ERRCODE = 'undefined_object',
+				  HINT = 'CREATE EXTENSION postgres_fdw; CREATE SERVER ... FOREIGN DATA WRAPPER postgres_fdw OPTIONS (host ..., dbname ...); CREATE USER MAPPING ... (as a superuser).';
+	ELSIF fdw <> 'postgres_fdw' THEN
+		RAISE EXCEPTION 'foreign server "%" uses %, not postgres_fdw', server, fdw
+			USING ERRCODE = 'wrong_object_type';
+	END IF;
+	IF EXISTS (SELECT 1 FROM pozytywka.shards AS s WHERE s.server = add_shard.server) THEN
+		DELETE FROM pozytywka.shards AS s WHERE s.server = add_shard.server;
+		PERFORM pozytywka.rebuild_shard_views();
+	END IF;
+	IF to_regclass(pozytywka.shard_table(server, 'rows')) IS NOT NULL THEN
+		EXECUTE format('DROP FOREIGN TABLE %s', pozytywka.shard_table(server, 'rows'));
+	END IF;
+	IF to_regclass(pozytywka.shard_table(server, 'state')) IS NOT NULL THEN
+		EXECUTE format('DROP FOREIGN TABLE %s', pozytywka.shard_table(server, 'state'));
+	END IF;
+	EXECUTE format('CREATE FOREIGN TABLE %s (track_id text, week date, plays bigint, likes bigint, skips bigint)'
+				   ' SERVER %I OPTIONS (schema_name %L, table_name %L, async_capable %L, fetch_size %L)',
+				   pozytywka.shard_table(server, 'rows'), server, 'pozytywka', 'weekly_rows', 'true', '10000');
+	EXECUTE format('CREATE FOREIGN TABLE %s (kind text, week date, version bigint)'
+				   ' SERVER %I OPTIONS (schema_name %L, table_name %L, async_capable %L)',
+				   pozytywka.shard_table(server, 'state'), server, 'pozytywka', 'history_state', 'true');
+	-- the shard answers, and runs a version of pozytywka with history_state
+	EXECUTE format('SELECT count(*) FROM %s', pozytywka.shard_table(server, 'state'));
+	INSERT INTO pozytywka.shards (server) VALUES (add_shard.server);
+	DELETE FROM pozytywka.shard_marks AS m WHERE m.server = add_shard.server;
+	PERFORM pozytywka.rebuild_shard_views();
+	-- the history changed: nothing cached before holds
+	PERFORM pozytywka.invalidate_forecasts('-infinity');
+	PERFORM pozytywka.invalidate_model_forecasts(true);
+END;
+$$;
+COMMENT ON FUNCTION @extschema@.add_shard(name) IS
+	'Register a postgres_fdw server whose pozytywka keeps the weekly history of its own events (superuser or the extension''s owner)';
+
+CREATE FUNCTION @extschema@.remove_shard(server name)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pozytywka.shards AS s WHERE s.server = remove_shard.server) THEN
+		RAISE EXCEPTION '"%" is not a shard', server
+			USING ERRCODE = 'undefined_object', HINT = 'SELECT server FROM pozytywka.shards lists them.';
+	END IF;
+	DELETE FROM pozytywka.shards AS s WHERE s.server = remove_shard.server;
+	PERFORM pozytywka.rebuild_shard_views();
+	EXECUTE format('DROP FOREIGN TABLE IF EXISTS %s, %s',
+				   pozytywka.shard_table(server, 'rows'), pozytywka.shard_table(server, 'state'));
+	PERFORM pozytywka.invalidate_forecasts('-infinity');
+	PERFORM pozytywka.invalidate_model_forecasts(true);
+END;
+$$;
+COMMENT ON FUNCTION @extschema@.remove_shard(name) IS
+	'Stop reading a shard registered with add_shard (superuser or the extension''s owner)';
+
+REVOKE ALL ON FUNCTION @extschema@.add_shard(name), @extschema@.remove_shard(name),
+	pozytywka.rebuild_shard_views() FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('pozytywka.shards', '');
+
+-- Read replicas: what must write (training, refreshing the cache or the
+-- dashboard's list) fails at once, with a hint, on a hot standby or in a
+-- read-only transaction — before any work, never after minutes of it.  The
+-- read functions need no such check: on a standby they read the forecasts
+-- cached on the primary and compute, without caching, what is not cached
+-- (merge_before_caching(), part 12).
+CREATE FUNCTION pozytywka.require_primary(what text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+BEGIN
+	IF pg_is_in_recovery() THEN
+		RAISE EXCEPTION '% writes, and this server is a standby (read replica)', what
+			USING ERRCODE = 'read_only_sql_transaction',
+				  HINT = 'Run it on the primary; the standby then reads its results (the view, the cached forecasts) as soon as they are replayed.';
+	ELSIF current_setting('transaction_read_only') = 'on' THEN
+		RAISE EXCEPTION '% writes, and this transaction is read-only', what
+			USING ERRCODE = 'read_only_sql_transaction',
+				  HINT = 'Run it in a read-write transaction.';
+	END IF;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.lstm_train(window_weeks integer DEFAULT 8,
+									   hidden integer DEFAULT 32,
+									   layers integer DEFAULT 1,
+									   epochs integer DEFAULT 30,
+									   batch_size integer DEFAULT 256,
+									   learning_rate double precision DEFAULT 1e-3,
+									   dropout double precision DEFAULT 0,
+									   patience integer DEFAULT 5,
+									   validation_weeks integer DEFAULT 4,
+									   seed bigint DEFAULT 42,
+									   weighted boolean DEFAULT true,
+									   activate text DEFAULT 'if_better',
+									   as_of date DEFAULT NULL,
+									   max_windows integer DEFAULT 200000)
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	active pozytywka.models;
+	fit record;
+	v_raw double precision[];
+	v_next double precision[];
+	v_week integer[];
+	v_age double precision[];
+	n integer;
+	id bigint;
+	better boolean;
+BEGIN
+	PERFORM pozytywka.require_primary('lstm_train');
+	IF window_weeks IS NULL OR hidden IS NULL OR layers IS NULL OR epochs IS NULL
+	   OR batch_size IS NULL OR learning_rate IS NULL OR dropout IS NULL OR patience IS NULL
+	   OR validation_weeks IS NULL OR seed IS NULL OR weighted IS NULL OR activate IS NULL
+	   OR max_windows IS NULL THEN
+		RAISE EXCEPTION 'lstm_train arguments must not be NULL (only as_of may be)'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF window_weeks < 1 OR window_weeks > 520 THEN
+		RAISE EXCEPTION 'window_weeks must be between 1 and 520, not %', window_weeks
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF hidden < 1 OR hidden > 1024 THEN
+		RAISE EXCEPTION 'hidden must be between 1 and 1024, not %', hidden
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF layers < 1 OR layers > 8 THEN
+		RAISE EXCEPTION 'layers must be between 1 and 8, not %', layers
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF epochs < 0 OR epochs > 100000 THEN
+		RAISE EXCEPTION 'epochs must be between 0 and 100000, not %', epochs
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF learning_rate = 'NaN'::float8 OR learning_rate <= 0 OR learning_rate > 10 THEN
+		RAISE EXCEPTION 'learning_rate must be a number in (0, 10], not %', learning_rate
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF activate NOT IN ('if_better', 'always', 'never') THEN
+		RAISE EXCEPTION 'activate must be ''if_better'', ''always'' or ''never'', not ''%''', activate
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF max_windows < 1 OR max_windows > 5000000 THEN
+		RAISE EXCEPTION 'max_windows must be between 1 and 5000000, not %', max_windows
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	as_of := pozytywka.resolve_as_of(as_of);
+
+	-- every window of window_weeks weeks that ends in a week with data of
+	-- its track (zeros before the track's first week) and whose next week
+	-- is known; the most recent max_windows of them
+	WITH cfg AS (SELECT * FROM pozytywka.effective_settings),
+	h AS (
+		SELECT h.track_id, h.week, h.plays, h.likes, h.skips
+		  FROM pozytywka.weekly_history AS h
+		 WHERE h.week <= as_of
+	),
+	firsts AS (SELECT h.track_id, min(h.week) AS fw FROM h GROUP BY h.track_id),
+	dense AS (
+		SELECT f.track_id, f.fw, g.week::date AS week,
+			   coalesce(h.plays, 0)::float8 AS p, coalesce(h.likes, 0)::float8 AS l,
+			   coalesce(h.skips, 0)::float8 AS s
+		  FROM firsts AS f
+		 CROSS JOIN LATERAL generate_series(f.fw - 7 * (window_weeks - 1), as_of, interval '7 days') AS g(week)
+		  LEFT JOIN h ON h.track_id = f.track_id AND h.week = g.week::date
+	),
+	scored AS (
+		SELECT d.*, cfg.w_play * d.p + cfg.w_like * d.l - cfg.w_skip * d.s AS score
+		  FROM dense AS d CROSS JOIN cfg
+	),
+	win AS (
+		SELECT sc.track_id, sc.week, sc.fw,
+			   array_agg(ARRAY[sc.score, sc.p, sc.l, sc.s]) OVER w AS raw,
+			   count(*) OVER w AS len,
+			   lead(sc.score) OVER (PARTITION BY sc.track_id ORDER BY sc.week) AS next_score
+		  FROM scored AS sc
+		WINDOW w AS (PARTITION BY sc.track_id ORDER BY sc.week
+					 ROWS BETWEEN window_weeks - 1 PRECEDING AND CURRENT ROW)
+	),
+	sel AS (
+		SELECT w.track_id, w.week, w.raw, w.next_score,
+			   ((w.week + 7) - date '2000-01-03') / 7 AS target_week,
+			   coalesce((w.week - tr.release_date) / 7.0, -1)::float8 AS age
+		  FROM win AS w
+		  LEFT JOIN pozytywka.tracks AS tr ON tr.id = w.track_id
+		 WHERE w.len = window_weeks AND w.next_score IS NOT NULL AND w.week >= w.fw
+		 ORDER BY w.week DESC, w.track_id
+		 LIMIT max_windows
+	)
+	SELECT array_agg(sel.raw ORDER BY sel.week, sel.track_id),
+		   array_agg(sel.next_score ORDER BY sel.week, sel.track_id),
+		   array_agg(sel.target_week ORDER BY sel.week, sel.track_id),
+		   array_agg(sel.age ORDER BY sel.week, sel.track_id),
+		   count(*)
+	  INTO v_raw, v_next, v_week, v_age, n
+	  FROM sel;
+	IF n = 0 THEN
+		RAISE EXCEPTION 'not enough history to train: no track has % weeks of history followed by a known week up to %',
+			window_weeks, as_of
+			USING ERRCODE = 'no_data_found';
+	END IF;
+
+	SELECT * INTO active FROM pozytywka.models AS x WHERE x.kind = 'lstm' AND x.is_active;
+	IF active.model_id IS NOT NULL
+	   AND NOT (active.normalisation ->> 'feature_version' = '1'
+				AND active.normalisation ->> 'window' = window_weeks::text) THEN
+		active := NULL;			-- not comparable on these windows
+	END IF;
+	SELECT * INTO fit FROM pozytywka.lstm_fit(v_raw, v_next, v_week, v_age, hidden, layers, epochs,
+		batch_size, learning_rate, dropout, patience, validation_weeks, seed, weighted,
+		active.weights,
+		CASE WHEN active.model_id IS NOT NULL THEN
+			ARRAY(SELECT v::float8 FROM jsonb_array_elements_text(active.normalisation -> 'mean') AS v) END,
+		CASE WHEN active.model_id IS NOT NULL THEN
+			ARRAY(SELECT v::float8 FROM jsonb_array_elements_text(active.normalisation -> 'std') AS v) END,
+		(active.normalisation ->> 'target_mean')::float8,
+		(active.normalisation ->> 'target_std')::float8);
+
+	INSERT INTO pozytywka.models (kind, hyperparams, normalisation, weights, trained_through, metrics)
+	VALUES ('lstm',
+			jsonb_build_object('window_weeks', window_weeks, 'hidden', hidden, 'layers', layers,
+							   'epochs', epochs, 'batch_size', batch_size,
+							   'learning_rate', learning_rate, 'dropout', dropout,
+							   'patience', patience, 'validation_weeks', validation_weeks,
+							   'seed', seed, 'weighted', weighted, 'max_windows', max_windows,
+							   'optimizer', 'adam', 'loss', CASE WHEN weighted THEN 'weighted_mse' ELSE 'mse' END,
+							   'input_size', 5, 'source', 'lstm_train'),
+			fit.normalisation, fit.weights, as_of,
+			fit.metrics || jsonb_build_object('compared_with_model', active.model_id))
+	RETURNING models.model_id INTO id;
+
+	better := active.model_id IS NULL
+		OR (fit.metrics ->> 'active_val_mse_log1p') IS NULL
+		OR (fit.metrics ->> 'val_mse_log1p')::float8 < (fit.metrics ->> 'active_val_mse_log1p')::float8;
+	IF activate = 'always' OR (activate = 'if_better' AND better) THEN
+		PERFORM @extschema@.lstm_activate(id);
+		PERFORM pozytywka.cache_lstm_inputs(NULL);
+		RAISE NOTICE 'lstm_train: model % stored and activated (validation MSE of log1p score %, overlap@50 %)',
+			id, fit.metrics ->> 'val_mse_log1p', fit.metrics ->> 'val_overlap_at_50';
+	ELSE
+		RAISE NOTICE 'lstm_train: model % stored, not activated (validation MSE of log1p score % vs active model %: %)',
+			id, fit.metrics ->> 'val_mse_log1p', active.model_id, fit.metrics ->> 'active_val_mse_log1p';
+	END IF;
+	RETURN id;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.refresh_forecasts(origin date DEFAULT NULL,
+											  models text[] DEFAULT NULL)
+RETURNS TABLE (model text, as_of date, cached boolean, seconds double precision)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	o date := pozytywka.resolve_as_of(origin);
+	kinds text[];
+	k text;
+	fresh boolean;
+BEGIN
+	PERFORM pozytywka.require_primary('refresh_forecasts');
+	IF models IS NULL THEN
+		SELECT array_agg(m.name ORDER BY m.name) INTO kinds FROM pozytywka.model_kinds AS m;
+	ELSE
+		SELECT array_agg(pozytywka.resolve_model(x, o)) INTO kinds FROM unnest(models) AS x;
+	END IF;
+	FOREACH k IN ARRAY coalesce(kinds, '{}') LOOP
+		CONTINUE WHEN NOT pozytywka.model_available(k, o);
+		fresh := pozytywka.cache_forecasts(k, o);
+		RETURN QUERY SELECT k, o, fresh, r.seconds
+					   FROM pozytywka.forecast_runs AS r WHERE r.model = k AND r.as_of = o;
+	END LOOP;
+	-- the network's inputs, so the list straight from a newly activated
+	-- model only runs the network
+	IF 'lstm' = ANY (coalesce(kinds, '{}')) THEN
+		PERFORM pozytywka.cache_lstm_inputs(o);
+	END IF;
+	-- the automatic choice backtests every candidate: part of a full refresh
+	IF models IS NULL THEN
+		RETURN QUERY SELECT 'auto -> ' || pozytywka.cache_auto_choice(o), o, true, NULL::float8;
+	END IF;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.refresh_top_tracks(n integer DEFAULT 50,
+											   model_type text DEFAULT 'auto')
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	origin date := pozytywka.resolve_as_of(NULL);
+	rows integer;
+BEGIN
+	PERFORM pozytywka.require_primary('refresh_top_tracks');
+	PERFORM pozytywka.check_list_size(n);
+	IF model_type IS NULL THEN
+		PERFORM pozytywka.resolve_model(NULL, NULL);
+	END IF;
+	IF lower(model_type) = 'auto' THEN
+		PERFORM pozytywka.cache_auto_choice(origin);
+	END IF;
+	PERFORM pozytywka.cache_forecasts(pozytywka.resolve_model(model_type, origin), origin);
+	DELETE FROM pozytywka.top_tracks_snapshot;
+	INSERT INTO pozytywka.top_tracks_snapshot
+	SELECT t.rank, t.track_id, t.track_name, t.artist_name, t.predicted_score,
+		   t.last_week_score, t.model, origin, origin + 7,
+		   (SELECT jsonb_build_object('w_play', s.w_play, 'w_like', s.w_like, 'w_skip', s.w_skip)
+			  FROM pozytywka.effective_settings AS s),
+		   now()
+	  FROM @extschema@.top_tracks_next_week(n, model_type, origin) AS t;
+	GET DIAGNOSTICS rows = ROW_COUNT;
+	RETURN rows;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.weekly_refresh(retrain boolean DEFAULT true)
+RETURNS jsonb
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	started timestamptz := clock_timestamp();
+	trained jsonb;
+	n_models integer;
+	n_rows integer;
+BEGIN
+	PERFORM pozytywka.require_primary('weekly_refresh');
+	IF retrain AND to_regprocedure('pozytywka.weekly_retrain()') IS NOT NULL THEN
+		EXECUTE 'SELECT pozytywka.weekly_retrain()' INTO trained;
+	END IF;
+	SELECT count(*) INTO n_models FROM @extschema@.refresh_forecasts();
+	n_rows := @extschema@.refresh_top_tracks();
+	RETURN jsonb_build_object('as_of', pozytywka.resolve_as_of(NULL),
+							  'retrained', trained,
+							  'models_refreshed', n_models,
+							  'top_list_rows', n_rows,
+							  'seconds', extract(epoch FROM clock_timestamp() - started));
+END;
+$$;
+
+-- attach_events: the partitions in the order of their creation (fixed NOTICEs)
+CREATE OR REPLACE FUNCTION @extschema@.attach_events(tbl regclass, time_column name, track_column name,
+										  type_column name, user_column name DEFAULT NULL,
+										  play_values text[] DEFAULT '{play}',
+										  like_values text[] DEFAULT '{like}',
+										  skip_values text[] DEFAULT '{skip}',
+										  keep_history boolean DEFAULT true)
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	src pozytywka.event_sources;
+	kind "char";
+	col name;
+	r regclass;
+	batches integer;
+	batch integer := 0;
+	n bigint;
+BEGIN
+	IF tbl IS NULL OR time_column IS NULL OR track_column IS NULL OR type_column IS NULL
+	   OR play_values IS NULL OR like_values IS NULL OR skip_values IS NULL
+	   OR keep_history IS NULL THEN
+		RAISE EXCEPTION 'attach_events: only user_column may be NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF array_position(play_values || like_values || skip_values, NULL) IS NOT NULL THEN
+		RAISE EXCEPTION 'event values must not contain NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF EXISTS (SELECT 1 FROM unnest(play_values || like_values || skip_values) AS v
+				GROUP BY v HAVING count(*) > 1) THEN
+		RAISE EXCEPTION 'an event value is listed twice'
+			USING ERRCODE = 'invalid_parameter_value',
+				  DETAIL = 'Each value counts as play, like or skip, and only one of them.';
+	END IF;
+	IF cardinality(play_values || like_values || skip_values) = 0 THEN
+		RAISE EXCEPTION 'no event value counts: give play_values, like_values or skip_values'
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	SELECT c.relkind INTO kind FROM pg_class AS c WHERE c.oid = tbl;
+	IF kind NOT IN ('r', 'p') THEN
+		RAISE EXCEPTION '% is not a table', tbl
+			USING ERRCODE = 'wrong_object_type';
+	END IF;
+	IF EXISTS (SELECT 1 FROM pg_class AS c WHERE c.oid = tbl AND c.relispartition) THEN
+		RAISE EXCEPTION '% is a partition: attach its partitioned table', tbl
+			USING ERRCODE = 'wrong_object_type';
+	END IF;
+	IF EXISTS (SELECT 1 FROM pozytywka.event_sources AS s WHERE s.relid = tbl) THEN
+		RAISE EXCEPTION '% is already attached', tbl
+			USING ERRCODE = 'duplicate_object',
+				  HINT = 'Detach it first with detach_events() to change how it is read.';
+	END IF;
+	FOREACH col IN ARRAY ARRAY[time_column, track_column, type_column]
+					   || CASE WHEN user_column IS NULL THEN '{}'::name[] ELSE ARRAY[user_column] END LOOP
+		IF NOT EXISTS (SELECT 1 FROM pg_attribute AS a
+						WHERE a.attrelid = tbl AND a.attname = col AND a.attnum > 0
+						  AND NOT a.attisdropped) THEN
+			RAISE EXCEPTION 'column "%" of % does not exist', col, tbl
+				USING ERRCODE = 'undefined_column';
+		END IF;
+	END LOOP;
+	IF (SELECT a.atttypid FROM pg_attribute AS a WHERE a.attrelid = tbl AND a.attname = time_column)
+	   NOT IN ('timestamp'::regtype, 'timestamptz'::regtype, 'date'::regtype) THEN
+		RAISE EXCEPTION 'time column "%" of % must be timestamp, timestamptz or date', time_column, tbl
+			USING ERRCODE = 'datatype_mismatch';
+	END IF;
+
+	-- writers wait from here until attach commits: no event is counted
+	-- twice or missed between the triggers and the first aggregation
+	EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', tbl);
+	INSERT INTO pozytywka.event_sources AS s (relid, relname, time_column, track_column, type_column,
+											  user_column, play_values, like_values, skip_values,
+											  keep_history)
+	VALUES (tbl, tbl::text, time_column, track_column, type_column, user_column,
+			play_values, like_values, skip_values, keep_history)
+	RETURNING * INTO src;
+
+	SELECT count(*) INTO batches FROM pozytywka.source_relations(tbl) AS x
+	 WHERE (SELECT c.relkind FROM pg_class AS c WHERE c.oid = x) = 'r';
+	-- in a fixed order (the order of creation), so the NOTICEs are the same each time
+	FOR r IN SELECT x FROM pozytywka.source_relations(tbl) AS x ORDER BY x::oid LOOP
+		PERFORM pozytywka.add_capture_triggers(src, r);
+		IF (SELECT c.relkind FROM pg_class AS c WHERE c.oid = r) = 'r' THEN
+			batch := batch + 1;
+			n := pozytywka.append_relation(src, r, 1, true);
+			RAISE NOTICE 'attach_events: % (% of %): % (track, week) rows', r, batch, batches, n;
+		END IF;
+	END LOOP;
+	PERFORM @extschema@.merge_events();
+	RETURN src.source_id;
+END;
+$$;
