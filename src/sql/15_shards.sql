@@ -23,7 +23,9 @@
 -- The history marks: week -> version, bumped by every statement that
 -- changes the weekly aggregate or the imported counts (the earliest week it
 -- touched).  At most one row per week.  Versions only grow, so a change is
--- seen whatever the order in which concurrent transactions commit.
+-- seen whatever the order in which concurrent transactions commit.  The
+-- trigger runs as the extension's owner: writers of the imported counts (a
+-- loader role) need no privilege on the marks.
 CREATE TABLE pozytywka.history_marks (
 	week		date PRIMARY KEY,
 	version		bigint NOT NULL DEFAULT 1
@@ -32,6 +34,7 @@ CREATE TABLE pozytywka.history_marks (
 CREATE FUNCTION pozytywka.mark_history()
 RETURNS trigger
 LANGUAGE plpgsql
+SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
