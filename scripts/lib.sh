@@ -116,3 +116,39 @@ pz_timed() {
 	out=$(psql -X -q -v ON_ERROR_STOP=1 -c '\timing on' -c "$1" 2>&1) || { echo "n/a"; return; }
 	printf '%.3f' "$(echo "$out" | sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' | tail -1 | awk '{ print $1 / 1000 }')"
 }
+
+# ---- several servers (issue 14) -------------------------------------------
+# pz_citus_install : build Citus 13.2 from ../shared/vendor/citus-13.2 (the
+#                    vendor build.sh's steps) and install it into the private
+#                    tree when PZ_PRIVATE_PG is set, else into the system tree;
+#                    skipped when citus.so is already there (built once, cached).
+#                    Returns 2 when the vendor sources are not available.
+pz_citus_install() {
+	local vendor=$PZ_ROOT/../shared/vendor/citus-13.2 libdir
+	libdir=$PZ_PRIVATE_PG$(/usr/lib/postgresql/15/bin/pg_config --pkglibdir)
+	[ -f "$libdir/citus.so" ] && [ -f "$PZ_PRIVATE_PG/usr/share/postgresql/15/extension/citus.control" ] && return 0
+	[ -f "$vendor/citus-13.2-src.tar.gz" ] || return 2
+	if [ -z "$PZ_PRIVATE_PG" ]; then
+		bash "$vendor/build.sh" >&2
+		return
+	fi
+	pz_private_pg_copy || return 1
+	pz_log "building Citus 13.2 into $PZ_PRIVATE_PG (once)"
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql-server-dev-15 libcurl4-openssl-dev \
+		liblz4-dev libzstd-dev libkrb5-dev libselinux1-dev libxslt1-dev libpam0g-dev libreadline-dev \
+		build-essential patch >/dev/null || return 1
+	local work rc=0
+	work=$(mktemp -d)
+	(
+		set -e
+		tar -xzf "$vendor/citus-13.2-src.tar.gz" -C "$work"
+		cd "$work/citus-13.2"
+		patch -p1 -s <"$vendor/pg15.20-have_createdb_privilege.patch"
+		./configure PG_CONFIG=/usr/lib/postgresql/15/bin/pg_config >/dev/null
+		make -s -j"$(nproc)" >/dev/null
+		make -s install DESTDIR="$PZ_PRIVATE_PG" >/dev/null
+	) || rc=1
+	rm -rf "$work"
+	return $rc
+}
+# ---- end several servers ----------------------------------------------------

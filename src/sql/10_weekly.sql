@@ -20,7 +20,9 @@ SELECT track_id, week, pg_catalog.sum(plays)::bigint, pg_catalog.sum(likes)::big
   FROM pozytywka.weekly_deltas
  GROUP BY track_id, week
 UNION ALL
-SELECT track_id, week, plays, likes, skips FROM pozytywka.imported_weekly_stats;
+SELECT track_id, week, plays, likes, skips FROM pozytywka.imported_weekly_stats
+UNION ALL
+SELECT track_id, week, plays, likes, skips FROM pozytywka.shard_rows;
 
 -- The same, one row per (track, week), exactly a fresh GROUP BY over the
 -- events (plus the imported counts): a (track, week) whose events are all
@@ -83,7 +85,8 @@ SET jit = off
 AS $$
 	SELECT greatest((SELECT max(week) - 7 FROM pozytywka.weekly_stats),
 					(SELECT max(week) - 7 FROM pozytywka.weekly_deltas),
-					(SELECT max(week) FROM pozytywka.imported_weekly_stats));
+					(SELECT max(week) FROM pozytywka.imported_weekly_stats),
+					(SELECT max(sh.week) FROM pozytywka.shard_state AS sh WHERE sh.kind = 'latest'));
 $$;
 
 -- The first week of data (event log or imported weekly counts); NULL when
@@ -96,7 +99,8 @@ SET jit = off
 AS $$
 	SELECT least((SELECT min(week) FROM pozytywka.weekly_stats),
 				 (SELECT min(week) FROM pozytywka.weekly_deltas),
-				 (SELECT min(week) FROM pozytywka.imported_weekly_stats));
+				 (SELECT min(week) FROM pozytywka.imported_weekly_stats),
+				 (SELECT min(sh.week) FROM pozytywka.shard_state AS sh WHERE sh.kind = 'first'));
 $$;
 
 -- Scores of one week, best first (default: the latest complete week).

@@ -67,6 +67,8 @@ BEGIN
 	ELSIF NOT pg_try_advisory_xact_lock(pozytywka.merge_lock_key()) THEN
 		RETURN NULL;
 	END IF;
+	-- on a coordinator: the shards' merged changes reach its cache (part 15)
+	PERFORM pozytywka.sync_shards();
 
 	-- Take the deltas this snapshot sees, net per key.  (The lock was taken
 	-- in a statement of its own: this one's snapshot, taken after the wait,
@@ -501,7 +503,8 @@ BEGIN
 
 	SELECT count(*) INTO batches FROM pozytywka.source_relations(tbl) AS x
 	 WHERE (SELECT c.relkind FROM pg_class AS c WHERE c.oid = x) = 'r';
-	FOR r IN SELECT * FROM pozytywka.source_relations(tbl) LOOP
+	-- in a fixed order (the order of creation), so the NOTICEs are the same each time
+	FOR r IN SELECT x FROM pozytywka.source_relations(tbl) AS x ORDER BY x::oid LOOP
 		PERFORM pozytywka.add_capture_triggers(src, r);
 		IF (SELECT c.relkind FROM pg_class AS c WHERE c.oid = r) = 'r' THEN
 			batch := batch + 1;
@@ -583,7 +586,15 @@ RETURNS boolean
 LANGUAGE sql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT EXISTS (SELECT 1 FROM pozytywka.weekly_deltas AS d WHERE d.week <= as_of);
+	SELECT EXISTS (SELECT 1 FROM pozytywka.weekly_deltas AS d WHERE d.week <= as_of)
+		-- a shard's pending or not yet seen changes (part 15)
+		OR EXISTS (SELECT 1 FROM pozytywka.shard_state AS sh
+					WHERE sh.week <= as_of
+					  AND (sh.kind = 'pending'
+						   OR (sh.kind = 'mark'
+							   AND NOT EXISTS (SELECT 1 FROM pozytywka.shard_marks AS m
+												WHERE m.server = sh.server AND m.week = sh.week
+												  AND m.version = sh.version))));
 $$;
 
 -- Before a result from as_of is cached: true when no change of the weeks up
@@ -597,11 +608,14 @@ SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
 BEGIN
+	-- nothing is cached on a standby or in a read-only transaction
+	IF pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on' THEN
+		RETURN false;
+	END IF;
 	IF NOT pozytywka.pending_through(as_of) THEN
 		RETURN true;
 	END IF;
-	IF pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'
-	   OR current_setting('transaction_isolation') <> 'read committed' THEN
+	IF current_setting('transaction_isolation') <> 'read committed' THEN
 		RETURN false;
 	END IF;
 	IF @extschema@.merge_events(false) IS NULL THEN

@@ -522,6 +522,7 @@ DECLARE
 	id bigint;
 	better boolean;
 BEGIN
+	PERFORM pozytywka.require_primary('lstm_train');
 	IF window_weeks IS NULL OR hidden IS NULL OR layers IS NULL OR epochs IS NULL
 	   OR batch_size IS NULL OR learning_rate IS NULL OR dropout IS NULL OR patience IS NULL
 	   OR validation_weeks IS NULL OR seed IS NULL OR weighted IS NULL OR activate IS NULL

@@ -17,6 +17,7 @@ DECLARE
 	k text;
 	fresh boolean;
 BEGIN
+	PERFORM pozytywka.require_primary('refresh_forecasts');
 	IF models IS NULL THEN
 		SELECT array_agg(m.name ORDER BY m.name) INTO kinds FROM pozytywka.model_kinds AS m;
 	ELSE
@@ -76,6 +77,7 @@ DECLARE
 	origin date := pozytywka.resolve_as_of(NULL);
 	rows integer;
 BEGIN
+	PERFORM pozytywka.require_primary('refresh_top_tracks');
 	PERFORM pozytywka.check_list_size(n);
 	IF model_type IS NULL THEN
 		PERFORM pozytywka.resolve_model(NULL, NULL);
@@ -114,6 +116,7 @@ DECLARE
 	n_models integer;
 	n_rows integer;
 BEGIN
+	PERFORM pozytywka.require_primary('weekly_refresh');
 	IF retrain AND to_regprocedure('pozytywka.weekly_retrain()') IS NOT NULL THEN
 		EXECUTE 'SELECT pozytywka.weekly_retrain()' INTO trained;
 	END IF;

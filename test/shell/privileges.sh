@@ -165,7 +165,7 @@ nfun=$(q $DB "SELECT count(*) FROM pg_depend d WHERE d.classid = 'pg_proc'::regc
 secdef=$(q $DB "SELECT string_agg(p.oid::regprocedure::text, ', ' ORDER BY 1) FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid AND d.classid = 'pg_proc'::regclass
 	WHERE d.deptype = 'e' AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pozytywka') AND p.prosecdef
 	  AND (p.prorettype <> 'trigger'::regtype OR NOT coalesce('search_path=pg_catalog, pg_temp' = ANY (p.proconfig), false))
-	  AND p.proname NOT IN ('merge_events', 'sync_event_partitions', 'on_sql_drop')")
+	  AND p.proname NOT IN ('merge_events', 'sync_event_partitions', 'on_sql_drop', 'mark_history')")
 ntrig=$(q $DB "SELECT count(*) FROM pg_depend d JOIN pg_proc p ON p.oid = d.objid AND d.classid = 'pg_proc'::regclass
 	WHERE d.deptype = 'e' AND d.refobjid = (SELECT oid FROM pg_extension WHERE extname = 'pozytywka') AND p.prosecdef")
 [ -z "$secdef" ] && [ "$ntrig" -ge 7 ]
