@@ -61,13 +61,15 @@ BEGIN
 		pozytywka.event_sources, pozytywka.imported_weekly_stats, pozytywka.weekly_rows, pozytywka.weekly_history, pozytywka.weekly_scores, pozytywka.settings,
 		pozytywka.effective_settings, pozytywka.model_kinds, pozytywka.auto_preference,
 		pozytywka.auto_choice, pozytywka.forecast_runs, pozytywka.forecast_cache,
-		pozytywka.lstm_inputs, pozytywka.ensemble_members, pozytywka.models,
+		pozytywka.forecast_calibration, pozytywka.lstm_inputs, pozytywka.ensemble_members, pozytywka.models,
 		pozytywka.tracks, pozytywka.artists, pozytywka.top_tracks_snapshot TO %I', grantee);
 	EXECUTE format('GRANT EXECUTE ON FUNCTION
 		@extschema@.top_tracks_next_week(integer, text, date),
 		@extschema@.backtest_top_tracks(integer, integer, text),
 		@extschema@.backtest_summary(integer, integer, text),
 		@extschema@.predict(jsonb),
+		@extschema@.explain_choice(date),
+		@extschema@.backtest_reliability(integer, integer, text),
 		@extschema@.weekly_popularity(date),
 		@extschema@.latest_complete_week() TO %I', grantee);
 END;
@@ -94,7 +96,7 @@ BEGIN
 	EXECUTE format('GRANT SELECT ON pozytywka.weekly_stats, pozytywka.weekly_deltas,
 		pozytywka.event_sources TO %I', grantee);
 	EXECUTE format('GRANT SELECT, DELETE ON pozytywka.forecast_runs, pozytywka.forecast_cache,
-		pozytywka.auto_choice, pozytywka.lstm_inputs TO %I', grantee);
+		pozytywka.forecast_calibration, pozytywka.auto_choice, pozytywka.lstm_inputs TO %I', grantee);
 	-- the importer's bookkeeping
 	EXECUTE format('GRANT SELECT ON pozytywka.import_fields TO %I', grantee);
 	EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pozytywka.import_runs, pozytywka.import_rejects TO %I', grantee);
@@ -109,7 +111,7 @@ BEGIN
 	EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pozytywka.models TO %I', grantee);
 	EXECUTE format('GRANT USAGE ON SEQUENCE pozytywka.models_model_id_seq TO %I', grantee);
 	EXECUTE format('GRANT INSERT, UPDATE ON pozytywka.forecast_runs, pozytywka.forecast_cache,
-		pozytywka.auto_choice, pozytywka.lstm_inputs TO %I', grantee);
+		pozytywka.forecast_calibration, pozytywka.auto_choice, pozytywka.lstm_inputs TO %I', grantee);
 	EXECUTE format('GRANT SELECT, INSERT, DELETE ON pozytywka.top_tracks_snapshot TO %I', grantee);
 END;
 $$;

@@ -1236,3 +1236,820 @@ BEGIN
 	EXECUTE format('GRANT SELECT, INSERT, DELETE ON pozytywka.top_tracks_snapshot TO %I', grantee);
 END;
 $$;
+
+-- ---- accuracy (issue 13): rising tracks, uncertainty, explain_choice ----
+-- top_tracks_next_week gains lower, upper, p_top; backtest_top_tracks and
+-- backtest_summary gain the new entries caught, Brier scores and coverage
+-- (result types change: DROP and CREATE); part 52 is new.
+CREATE FUNCTION pozytywka.conformal_interval(residuals double precision[], level double precision)
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pz_conformal_interval_sql'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pozytywka.conformal_interval(double precision[], double precision) IS
+	'Split-conformal {lower, upper} quantiles of residuals for a central coverage level';
+
+CREATE FUNCTION pozytywka.rank_probability(hits double precision[], counts double precision[],
+										   prior_weight double precision)
+RETURNS double precision[]
+AS 'MODULE_PATHNAME', 'pz_rank_probability_sql'
+LANGUAGE C IMMUTABLE PARALLEL SAFE;
+COMMENT ON FUNCTION pozytywka.rank_probability(double precision[], double precision[], double precision) IS
+	'Probability of the real top n by predicted rank: shrunk hit rates fitted non-increasing (isotonic)';
+
+-- score x exp(q) on the log1p scale, never negative (NULL without q)
+CREATE FUNCTION pozytywka.interval_bound(score double precision, q double precision)
+RETURNS double precision
+LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT GREATEST(pg_catalog.exp(pg_catalog.ln(1.0::float8 + GREATEST(score, 0.0::float8)) + q)
+					- 1.0::float8, 0.0::float8);
+$$;
+
+-- Cached calibrations, dropped with the forecasts of the same (model, as_of)
+-- (both depend on the history up to as_of, and on the active model).
+CREATE TABLE pozytywka.forecast_calibration (
+	model		text NOT NULL,
+	as_of		date NOT NULL,
+	n			integer NOT NULL,
+	weeks		integer NOT NULL,
+	residuals	integer NOT NULL,
+	lower_q		double precision,
+	upper_q		double precision,
+	p_by_rank	double precision[],
+	computed_at timestamptz NOT NULL DEFAULT pg_catalog.clock_timestamp(),
+	PRIMARY KEY (model, as_of, n),
+	FOREIGN KEY (model, as_of) REFERENCES pozytywka.forecast_runs ON DELETE CASCADE
+);
+
+-- The list of one model kind for week target, forecast from target-7 (the
+-- ranking of top_tracks_next_week), with what happened in week target.
+CREATE FUNCTION pozytywka.scored_list(kind text, n integer, target date)
+RETURNS TABLE (rank integer, track_id text, predicted_score double precision,
+			   actual_score double precision, hit boolean, was_top boolean)
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+	WITH predicted AS MATERIALIZED (
+		SELECT f.track_id, f.predicted_score,
+			   pg_catalog.row_number() OVER (ORDER BY f.predicted_score DESC, lw.score DESC NULLS LAST,
+													f.track_id) AS rank
+		  FROM pozytywka.model_forecasts(kind, target - 7) AS f
+		  LEFT JOIN pozytywka.weekly_scores AS lw
+			ON lw.track_id = f.track_id AND lw.week = target - 7
+		 ORDER BY f.predicted_score DESC, lw.score DESC NULLS LAST, f.track_id
+		 LIMIT n
+	), actual AS MATERIALIZED (
+		SELECT a.track_id FROM pozytywka.actual_top(n, target) AS a
+	), prev AS MATERIALIZED (
+		SELECT a.track_id FROM pozytywka.actual_top(n, target - 7) AS a
+	)
+	SELECT p.rank::integer, p.track_id, p.predicted_score, coalesce(w.score, 0.0::float8),
+		   p.track_id IN (SELECT actual.track_id FROM actual),
+		   p.track_id IN (SELECT prev.track_id FROM prev)
+	  FROM predicted AS p
+	  LEFT JOIN pozytywka.weekly_scores AS w ON w.track_id = p.track_id AND w.week = target;
+$$;
+
+-- The backtest weeks that calibrate kind at as_of (those of the automatic
+-- choice where the kind could forecast).
+CREATE FUNCTION pozytywka.calibration_targets(kind text, as_of date)
+RETURNS date[]
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+	SELECT coalesce(pg_catalog.array_agg(g.t::date ORDER BY g.t), '{}')
+	  FROM pozytywka.effective_settings AS s,
+		   pg_catalog.generate_series(as_of - 7 * (s.auto_weeks - 1), as_of, interval '7 days') AS g (t)
+	 WHERE g.t::date - 7 >= pozytywka.first_week()
+	   AND pozytywka.model_available(kind, g.t::date - 7);
+$$;
+
+CREATE FUNCTION pozytywka.compute_calibration(kind text, n integer, as_of date)
+RETURNS TABLE (weeks integer, residuals integer, lower_q double precision,
+			   upper_q double precision, p_by_rank double precision[])
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	targets date[] := pozytywka.calibration_targets(kind, as_of);
+BEGIN
+	IF cardinality(targets) < 2 THEN
+		RETURN QUERY SELECT cardinality(targets), 0, NULL::float8, NULL::float8, NULL::float8[];
+		RETURN;
+	END IF;
+	RETURN QUERY
+	WITH r AS MATERIALIZED (
+		SELECT l.rank, l.hit,
+			   ln(1.0::float8 + greatest(l.actual_score, 0.0::float8))
+				   - ln(1.0::float8 + greatest(l.predicted_score, 0.0::float8)) AS residual
+		  FROM unnest(targets) AS t (week),
+			   LATERAL pozytywka.scored_list(kind, n, t.week) AS l
+	), by_rank AS (
+		SELECT g.k, count(r.rank)::float8 AS c, (count(r.rank) FILTER (WHERE r.hit))::float8 AS h
+		  FROM generate_series(1, n) AS g (k)
+		  LEFT JOIN r ON r.rank = g.k
+		 GROUP BY g.k
+	), ci AS (
+		SELECT count(*)::integer AS m,
+			   CASE WHEN count(*) > 0
+					THEN pozytywka.conformal_interval(array_agg(r.residual), 0.8::float8) END AS q
+		  FROM r
+	)
+	SELECT cardinality(targets), ci.m, ci.q[1], ci.q[2],
+		   CASE WHEN ci.m > 0
+				THEN pozytywka.rank_probability((SELECT array_agg(b.h ORDER BY b.k) FROM by_rank AS b),
+												(SELECT array_agg(b.c ORDER BY b.k) FROM by_rank AS b),
+												1.0::float8) END
+	  FROM ci;
+END;
+$$;
+
+-- The kinds whose backtest calibrates kind, in order: its own, then (when
+-- it has fewer than 2 backtest weeks — an LSTM trained on data up to
+-- as_of never forecast the weeks before it out of sample) the pooled
+-- model's, the global model it resembles most, then persistence's.
+CREATE FUNCTION pozytywka.calibration_kinds(kind text)
+RETURNS text[]
+LANGUAGE sql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+	SELECT pg_catalog.array_agg(k.name ORDER BY k.pos)
+	  FROM (SELECT DISTINCT ON (x.name) x.name, x.pos
+			  FROM unnest(ARRAY[kind, 'pooled', 'naive']) WITH ORDINALITY AS x (name, pos)
+			 WHERE x.name IN (SELECT m.name FROM pozytywka.model_kinds AS m)
+			 ORDER BY x.name, x.pos) AS k;
+$$;
+
+-- The calibration behind kind's list of n from as_of (from the cache when
+-- it holds it); model says whose backtest it is.  NULLs when no kind has
+-- 2 backtest weeks.
+CREATE FUNCTION pozytywka.model_calibration(kind text, n integer, as_of date)
+RETURNS TABLE (model text, weeks integer, residuals integer, lower_q double precision,
+			   upper_q double precision, p_by_rank double precision[])
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	k text;
+	c record;
+	found_it boolean;
+	cached boolean := NOT pozytywka.pending_through(model_calibration.as_of);
+BEGIN
+	FOREACH k IN ARRAY pozytywka.calibration_kinds(kind) LOOP
+		found_it := false;
+		IF cached THEN
+			SELECT fc.weeks, fc.residuals, fc.lower_q, fc.upper_q, fc.p_by_rank INTO c
+			  FROM pozytywka.forecast_calibration AS fc
+			 WHERE fc.model = k AND fc.as_of = model_calibration.as_of AND fc.n = model_calibration.n;
+			found_it := FOUND;
+		END IF;
+		IF NOT found_it THEN
+			SELECT * INTO c FROM pozytywka.compute_calibration(k, n, as_of);
+		END IF;
+		IF c.weeks >= 2 AND c.residuals > 0 THEN
+			RETURN QUERY SELECT k, c.weeks, c.residuals, c.lower_q, c.upper_q, c.p_by_rank;
+			RETURN;
+		END IF;
+	END LOOP;
+	RETURN QUERY SELECT kind, 0, 0, NULL::float8, NULL::float8, NULL::float8[];
+END;
+$$;
+
+-- Compute and cache the calibration (and the forecasts it needs) unless the
+-- caller may not write the cache.  Used by the backtest and the weekly job.
+CREATE FUNCTION pozytywka.cache_calibration(kind text, n integer, as_of date)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	k text;
+	t date;
+	w integer;
+BEGIN
+	IF NOT has_table_privilege('pozytywka.forecast_calibration', 'INSERT')
+	   OR NOT pozytywka.merge_before_caching(as_of) THEN
+		RETURN false;
+	END IF;
+	FOREACH k IN ARRAY pozytywka.calibration_kinds(kind) LOOP
+		CONTINUE WHEN NOT pozytywka.model_available(k, as_of);
+		PERFORM pozytywka.cache_forecasts(k, as_of);
+		FOREACH t IN ARRAY pozytywka.calibration_targets(k, as_of) LOOP
+			PERFORM pozytywka.cache_forecasts(k, t - 7);
+		END LOOP;
+		LOCK TABLE pozytywka.forecast_runs IN SHARE ROW EXCLUSIVE MODE;
+		IF EXISTS (SELECT 1 FROM pozytywka.forecast_runs AS r
+					WHERE r.model = k AND r.as_of = cache_calibration.as_of)
+		   AND NOT EXISTS (SELECT 1 FROM pozytywka.forecast_calibration AS fc
+							WHERE fc.model = k AND fc.as_of = cache_calibration.as_of
+							  AND fc.n = cache_calibration.n) THEN
+			INSERT INTO pozytywka.forecast_calibration (model, as_of, n, weeks, residuals, lower_q,
+														upper_q, p_by_rank)
+			SELECT k, as_of, n, c.weeks, c.residuals, c.lower_q, c.upper_q, c.p_by_rank
+			  FROM pozytywka.compute_calibration(k, n, as_of) AS c;
+		END IF;
+		SELECT fc.weeks INTO w
+		  FROM pozytywka.forecast_calibration AS fc
+		 WHERE fc.model = k AND fc.as_of = cache_calibration.as_of AND fc.n = cache_calibration.n
+		   AND fc.residuals > 0;
+		EXIT WHEN coalesce(w, 0) >= 2;
+	END LOOP;
+	RETURN true;
+END;
+$$;
+
+-- One model kind's list for week target (forecast from target-7) with its
+-- interval and p_top (calibrated on weeks up to target-7) and the outcome.
+CREATE FUNCTION pozytywka.list_rows(kind text, n integer, target date)
+RETURNS TABLE (rank integer, track_id text, predicted_score double precision,
+			   lower double precision, upper double precision, p_top double precision,
+			   actual_score double precision, hit boolean, was_top boolean)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	cal record;
+BEGIN
+	SELECT * INTO cal FROM pozytywka.model_calibration(kind, n, target - 7);
+	RETURN QUERY
+	SELECT l.rank, l.track_id, l.predicted_score,
+		   pozytywka.interval_bound(l.predicted_score, cal.lower_q),
+		   pozytywka.interval_bound(l.predicted_score, cal.upper_q),
+		   cal.p_by_rank[l.rank], l.actual_score, l.hit, l.was_top
+	  FROM pozytywka.scored_list(kind, n, target) AS l;
+END;
+$$;
+
+-- How good kind's list for week target was: overlap with the real top n,
+-- the share of the week's new entries (real top n of target not in the
+-- real top n of target-7) it caught, and, when calibrated, the Brier score
+-- of its p_top over its rows, that of persistence's implied probability
+-- (1 for last week's top n, else 0) on the same rows, and the share of
+-- rows whose real score fell inside the 80% interval.
+CREATE FUNCTION pozytywka.list_accuracy(kind text, n integer, target date, calibrated boolean)
+RETURNS TABLE (overlap double precision, hits integer, actual_n integer,
+			   entries_caught double precision, new_entries integer, brier double precision,
+			   brier_persistence double precision, coverage double precision)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+BEGIN
+	RETURN QUERY
+	WITH l AS MATERIALIZED (
+		SELECT r.rank, r.track_id, r.lower, r.upper, r.p_top, r.actual_score, r.hit, r.was_top
+		  FROM pozytywka.list_rows(kind, n, target) AS r
+		 WHERE calibrated
+		 UNION ALL
+		SELECT s.rank, s.track_id, NULL, NULL, NULL, s.actual_score, s.hit, s.was_top
+		  FROM pozytywka.scored_list(kind, n, target) AS s
+		 WHERE NOT calibrated
+	), actual AS MATERIALIZED (
+		SELECT a.track_id FROM pozytywka.actual_top(n, target) AS a
+	), entries AS MATERIALIZED (
+		SELECT actual.track_id FROM actual
+		EXCEPT
+		SELECT a.track_id FROM pozytywka.actual_top(n, target - 7) AS a
+	), counts AS (
+		SELECT (SELECT count(*) FROM actual)::integer AS actual_n,
+			   (SELECT count(*) FROM entries)::integer AS new_entries,
+			   (SELECT count(*) FROM l WHERE l.hit)::integer AS hits,
+			   (SELECT count(*) FROM l WHERE l.track_id IN (SELECT entries.track_id FROM entries))::integer
+				   AS entries_hit
+	)
+	SELECT CASE WHEN c.actual_n > 0 THEN c.hits::float8 / c.actual_n END,
+		   c.hits, c.actual_n,
+		   CASE WHEN c.new_entries > 0 THEN c.entries_hit::float8 / c.new_entries END,
+		   c.new_entries,
+		   (SELECT avg((l.p_top - CASE WHEN l.hit THEN 1.0::float8 ELSE 0.0::float8 END) ^ 2.0::float8)
+			  FROM l WHERE l.p_top IS NOT NULL),
+		   (SELECT avg(CASE WHEN l.hit = l.was_top THEN 0.0::float8 ELSE 1.0::float8 END)
+			  FROM l WHERE l.p_top IS NOT NULL),
+		   (SELECT avg(CASE WHEN l.actual_score BETWEEN l.lower AND l.upper THEN 1.0::float8
+							ELSE 0.0::float8 END)
+			  FROM l WHERE l.lower IS NOT NULL)
+	  FROM counts AS c;
+END;
+$$;
+
+-- Reliability of p_top in the rolling backtest (the weeks and models of
+-- backtest_top_tracks): the list rows binned by their p_top, and how many
+-- of each bin made the real top n.  A calibrated list has observed close
+-- to mean_p in every bin.
+CREATE FUNCTION @extschema@.backtest_reliability(n integer DEFAULT 50,
+												 weeks integer DEFAULT 8,
+												 model_type text DEFAULT 'auto')
+RETURNS TABLE (model text, p_from double precision, p_to double precision, list_rows integer,
+			   mean_p double precision, observed double precision)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	latest date;
+	first_week date;
+	target date;
+	kinds text[];
+	k text;
+	used text;
+	targets date[] := '{}';
+	asked text[] := '{}';
+	useds text[] := '{}';
+BEGIN
+	PERFORM pozytywka.check_list_size(n);
+	IF weeks IS NULL THEN
+		RAISE EXCEPTION 'weeks must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF weeks <= 0 OR weeks > 520 THEN
+		RAISE EXCEPTION 'weeks must be between 1 and 520, not %', weeks
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF model_type IS NULL THEN
+		PERFORM pozytywka.resolve_model(NULL, NULL);
+	END IF;
+	latest := pozytywka.resolve_as_of(NULL);
+	first_week := pozytywka.first_week();
+	IF pg_catalog.lower(model_type) = 'all' THEN
+		SELECT array_agg(m.name ORDER BY m.name) || ARRAY['auto'] INTO kinds
+		  FROM pozytywka.model_kinds AS m;
+	ELSIF pg_catalog.lower(model_type) = 'auto' THEN
+		kinds := ARRAY['auto'];
+	ELSE
+		kinds := ARRAY[pozytywka.resolve_model(model_type, latest)];
+	END IF;
+	FOR i IN REVERSE weeks - 1 .. 0 LOOP
+		target := latest - 7 * i;
+		CONTINUE WHEN target - 7 < first_week;
+		FOREACH k IN ARRAY kinds LOOP
+			used := CASE WHEN k = 'auto' THEN pozytywka.cache_auto_choice(target - 7) ELSE k END;
+			CONTINUE WHEN NOT pozytywka.model_available(used, target - 7);
+			PERFORM pozytywka.cache_forecasts(used, target - 7);
+			PERFORM pozytywka.cache_calibration(used, n, target - 7);
+			targets := targets || target;
+			asked := asked || k;
+			useds := useds || used;
+		END LOOP;
+	END LOOP;
+	RETURN QUERY
+	WITH r AS (
+		SELECT p.k, l.p_top, l.hit
+		  FROM unnest(targets, asked, useds) AS p (t, k, u),
+			   LATERAL pozytywka.list_rows(p.u, n, p.t) AS l
+		 WHERE l.p_top IS NOT NULL
+	)
+	SELECT r.k, b.bin / 10.0::float8, (b.bin + 1) / 10.0::float8, count(*)::integer, avg(r.p_top),
+		   avg(CASE WHEN r.hit THEN 1.0::float8 ELSE 0.0::float8 END)
+	  FROM r,
+		   LATERAL (SELECT least(floor(r.p_top * 10.0::float8), 9.0::float8)::integer AS bin) AS b
+	 GROUP BY r.k, b.bin
+	 ORDER BY r.k, b.bin;
+END;
+$$;
+COMMENT ON FUNCTION @extschema@.backtest_reliability(integer, integer, text) IS
+	'Reliability table of p_top in the rolling backtest: list rows per probability bin, mean p_top and the share that made the real top n';
+
+-- Why 'auto' chose its model at the origin week as_of (default: the latest
+-- complete week): every registered kind's backtest score (mean overlap@auto_n
+-- over the auto_weeks weeks up to as_of), the share of those weeks' new
+-- entries its lists caught, how far behind the chosen kind it was, and the
+-- reason in words.
+CREATE FUNCTION @extschema@.explain_choice(as_of date DEFAULT NULL)
+RETURNS TABLE (model text, chosen boolean, mean_overlap double precision,
+			   entries_caught double precision, weeks integer, behind double precision,
+			   reason text)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	origin date := pozytywka.resolve_as_of(as_of);
+	cfg record;
+	winner text;
+	default_kind text;
+	targets date[];
+	w record;
+	runner record;
+	why text;
+BEGIN
+	SELECT * INTO STRICT cfg FROM pozytywka.effective_settings;
+	winner := pozytywka.auto_model(origin);
+	SELECT p.name INTO default_kind FROM pozytywka.auto_preference AS p ORDER BY p.position LIMIT 1;
+	SELECT coalesce(array_agg(g.t::date ORDER BY g.t), '{}') INTO targets
+	  FROM generate_series(origin - 7 * (cfg.auto_weeks - 1), origin, interval '7 days') AS g (t)
+	 WHERE g.t::date - 7 >= pozytywka.first_week();
+	RETURN QUERY
+	WITH s AS MATERIALIZED (
+		SELECT a.model, a.preference, a.mean_overlap, a.weeks, a.score
+		  FROM pozytywka.auto_scores(origin) AS a
+	), e AS (
+		SELECT s.model,
+			   sum(x.entries_caught * x.new_entries)
+				   / NULLIF(sum(x.new_entries) FILTER (WHERE x.entries_caught IS NOT NULL), 0) AS caught
+		  FROM s, unnest(targets) AS t (week),
+			   LATERAL pozytywka.list_accuracy(s.model, cfg.auto_n, t.week, false) AS x
+		 WHERE cardinality(targets) >= 2
+		 GROUP BY s.model
+	), win AS (
+		SELECT s.* FROM s WHERE s.model = winner
+	), run AS (
+		SELECT s.* FROM s WHERE s.model <> winner
+		 ORDER BY s.score DESC NULLS LAST, s.preference, s.model LIMIT 1
+	)
+	SELECT m.name, m.name = winner, s.mean_overlap, e.caught, s.weeks,
+		   (SELECT win.mean_overlap FROM win) - s.mean_overlap,
+		   CASE
+			 WHEN NOT m.auto_candidate THEN
+				 'not considered: this kind is not an auto candidate (model_kinds.auto_candidate)'
+			 WHEN s.model IS NULL THEN
+				 format('not available from %s (no model trained on data up to that week, or too little history)', origin)
+			 WHEN m.name = winner AND s.mean_overlap IS NULL THEN
+				 format('chosen: fewer than 2 backtest weeks before %s, so the first available kind of auto_preference is used', origin)
+			 WHEN m.name = winner AND NOT EXISTS (SELECT 1 FROM run) THEN
+				 format('chosen: the only kind available (mean overlap@%s %s over %s weeks)', cfg.auto_n,
+						round(s.mean_overlap::numeric, 3), s.weeks)
+			 WHEN m.name = winner AND s.score > (SELECT run.score FROM run) THEN
+				 format('chosen: the best mean overlap@%s over the %s weeks to %s, %s — %s ahead of %s (%s)%s',
+						cfg.auto_n, s.weeks, origin, round(s.mean_overlap::numeric, 3),
+						round((s.mean_overlap - (SELECT run.mean_overlap FROM run))::numeric, 3),
+						(SELECT run.model FROM run), round((SELECT run.mean_overlap FROM run)::numeric, 3),
+						CASE WHEN cfg.auto_margin > 0 AND m.name <> default_kind
+							 THEN format(', more than the switching margin %s over %s', cfg.auto_margin, default_kind)
+							 ELSE '' END)
+			 WHEN m.name = winner THEN
+				 format('chosen: tied with %s at mean overlap@%s %s; ties go to the simpler kind (auto_preference)%s',
+						(SELECT run.model FROM run), cfg.auto_n, round(s.mean_overlap::numeric, 3),
+						CASE WHEN cfg.auto_margin > 0 AND m.name = default_kind
+							 THEN format(', and no other kind beat %s by more than the switching margin %s',
+										 default_kind, cfg.auto_margin)
+							 ELSE '' END)
+			 WHEN s.mean_overlap IS NULL THEN
+				 'not scored: fewer than 2 backtest weeks'
+			 WHEN s.mean_overlap > (SELECT win.mean_overlap FROM win) THEN
+				 format('not chosen: ahead of %s by %s, not more than the switching margin %s',
+						winner, round((s.mean_overlap - (SELECT win.mean_overlap FROM win))::numeric, 3),
+						cfg.auto_margin)
+			 WHEN s.mean_overlap = (SELECT win.mean_overlap FROM win) THEN
+				 format('not chosen: tied with %s, which comes first in auto_preference', winner)
+			 ELSE
+				 format('not chosen: mean overlap@%s %s, %s behind %s', cfg.auto_n,
+						round(s.mean_overlap::numeric, 3),
+						round(((SELECT win.mean_overlap FROM win) - s.mean_overlap)::numeric, 3), winner)
+		   END
+	  FROM pozytywka.model_kinds AS m
+	  LEFT JOIN s ON s.model = m.name
+	  LEFT JOIN e ON e.model = m.name
+	 ORDER BY m.name = winner DESC, s.score DESC NULLS LAST, s.preference, m.name;
+END;
+$$;
+COMMENT ON FUNCTION @extschema@.explain_choice(date) IS
+	'Why model_type ''auto'' chose its model: each kind''s backtest overlap, new entries caught, and the reason in words';
+
+DROP FUNCTION @extschema@.backtest_summary(integer, integer, text);
+DROP FUNCTION @extschema@.backtest_top_tracks(integer, integer, text);
+DROP FUNCTION @extschema@.top_tracks_next_week(integer, text, date);
+
+CREATE FUNCTION @extschema@.top_tracks_next_week(n integer DEFAULT 50,
+												 model_type text DEFAULT 'auto',
+												 as_of date DEFAULT NULL)
+RETURNS TABLE (rank integer, track_id text, track_name text, artist_name text,
+			   predicted_score double precision, last_week_score double precision,
+			   model text, lower double precision, upper double precision,
+			   p_top double precision)
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	origin date;
+	kind text;
+	cal record;
+BEGIN
+	PERFORM pozytywka.check_list_size(n);
+	IF model_type IS NULL THEN
+		PERFORM pozytywka.resolve_model(NULL, NULL);
+	END IF;
+	origin := pozytywka.resolve_as_of(as_of);
+	kind := pozytywka.resolve_model(model_type, origin);
+	-- the 80% interval and p_top: from the model's own backtest up to
+	-- origin (pozytywka.model_calibration, part 52)
+	SELECT * INTO cal FROM pozytywka.model_calibration(kind, n, origin);
+	-- Only the tracks that can make the list (the n best forecasts and any
+	-- tied with the n-th) are joined with last week's scores and the
+	-- catalogue, so a cached list costs little more than reading the cache.
+	RETURN QUERY
+	WITH f AS MATERIALIZED (
+		SELECT mf.track_id, mf.predicted_score FROM pozytywka.model_forecasts(kind, origin) AS mf
+	), cut AS (
+		SELECT f.predicted_score FROM f ORDER BY f.predicted_score DESC OFFSET n - 1 LIMIT 1
+	), top AS (
+		SELECT f.track_id, f.predicted_score
+		  FROM f
+		 WHERE f.predicted_score >= coalesce((SELECT cut.predicted_score FROM cut), '-infinity')
+	), lw AS (
+		SELECT h.track_id,
+			   sum(s.w_play * h.plays + s.w_like * h.likes - s.w_skip * h.skips) AS score
+		  FROM pozytywka.weekly_rows AS h, pozytywka.effective_settings AS s
+		 WHERE h.week = origin AND h.track_id IN (SELECT top.track_id FROM top)
+		 GROUP BY h.track_id
+	)
+	SELECT l.rank, l.track_id, l.track_name, l.artist_name, l.predicted_score, l.last_week_score,
+		   kind, pozytywka.interval_bound(l.predicted_score, cal.lower_q),
+		   pozytywka.interval_bound(l.predicted_score, cal.upper_q), cal.p_by_rank[l.rank]
+	  FROM (SELECT (row_number() OVER (ORDER BY top.predicted_score DESC,
+											 lw.score DESC NULLS LAST, top.track_id))::integer AS rank,
+				   top.track_id, t.name AS track_name, a.name AS artist_name, top.predicted_score,
+				   coalesce(lw.score, 0) AS last_week_score
+			  FROM top
+			  LEFT JOIN lw ON lw.track_id = top.track_id
+			  LEFT JOIN pozytywka.tracks AS t ON t.id = top.track_id
+			  LEFT JOIN pozytywka.artists AS a ON a.id = t.id_artist
+			 ORDER BY top.predicted_score DESC, lw.score DESC NULLS LAST, top.track_id
+			 LIMIT n) AS l
+	 ORDER BY l.rank;
+END;
+$$;
+COMMENT ON FUNCTION @extschema@.top_tracks_next_week(integer, text, date) IS
+	'The predicted top-n tracks of the week after as_of (default: the latest complete week), with an 80% prediction interval and the probability of the real top n';
+
+CREATE FUNCTION @extschema@.backtest_top_tracks(n integer DEFAULT 50,
+												weeks integer DEFAULT 8,
+												model_type text DEFAULT 'auto')
+RETURNS TABLE (week date, model text, model_used text, overlap double precision,
+			   hits integer, actual_n integer, entries_caught double precision,
+			   new_entries integer, brier double precision,
+			   brier_persistence double precision, coverage double precision)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	latest date;
+	first_week date;
+	target date;
+	kinds text[];
+	k text;
+	used text;
+BEGIN
+	PERFORM pozytywka.check_list_size(n);
+	IF weeks IS NULL THEN
+		RAISE EXCEPTION 'weeks must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF weeks <= 0 OR weeks > 520 THEN
+		RAISE EXCEPTION 'weeks must be between 1 and 520, not %', weeks
+			USING ERRCODE = 'invalid_parameter_value';
+	END IF;
+	IF model_type IS NULL THEN
+		PERFORM pozytywka.resolve_model(NULL, NULL);
+	END IF;
+	latest := pozytywka.resolve_as_of(NULL);
+	first_week := pozytywka.first_week();
+	IF lower(model_type) = 'all' THEN
+		SELECT array_agg(m.name ORDER BY m.name) || ARRAY['auto'] INTO kinds
+		  FROM pozytywka.model_kinds AS m;
+	ELSIF lower(model_type) = 'auto' THEN
+		kinds := ARRAY['auto'];
+	ELSE
+		kinds := ARRAY[pozytywka.resolve_model(model_type, latest)];
+	END IF;
+
+	FOR i IN REVERSE weeks - 1 .. 0 LOOP
+		target := latest - 7 * i;
+		-- the first week of data has no history to forecast from
+		CONTINUE WHEN target - 7 < first_week;
+		FOREACH k IN ARRAY kinds LOOP
+			IF k = 'auto' THEN
+				used := pozytywka.cache_auto_choice(target - 7);
+			ELSE
+				used := k;
+			END IF;
+			CONTINUE WHEN NOT pozytywka.model_available(used, target - 7);
+			-- forecasts are cached (when the caller may write the cache), so
+			-- repeated backtests and the automatic choice reuse them
+			PERFORM pozytywka.cache_forecasts(used, target - 7);
+			PERFORM pozytywka.cache_calibration(used, n, target - 7);
+			RETURN QUERY
+			SELECT target, k, used, o.overlap, o.hits, o.actual_n, o.entries_caught,
+				   o.new_entries, o.brier, o.brier_persistence, o.coverage
+			  FROM pozytywka.list_accuracy(used, n, target, true) AS o;
+		END LOOP;
+	END LOOP;
+END;
+$$;
+COMMENT ON FUNCTION @extschema@.backtest_top_tracks(integer, integer, text) IS
+	'Rolling-origin backtest of the top-n list: one row per week and model, overlap = share of the actual top-n that was predicted, entries_caught = share of the week''s new entries that was predicted, Brier scores of p_top and of persistence, coverage of the 80% interval';
+
+CREATE FUNCTION @extschema@.backtest_summary(n integer DEFAULT 50,
+											 weeks integer DEFAULT 8,
+											 model_type text DEFAULT 'all')
+RETURNS TABLE (model text, weeks_tested integer, mean_overlap double precision,
+			   min_overlap double precision, max_overlap double precision,
+			   entries_caught double precision, brier double precision,
+			   brier_persistence double precision, coverage double precision)
+LANGUAGE sql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+	SELECT b.model, pg_catalog.count(b.overlap)::integer, pg_catalog.avg(b.overlap),
+		   pg_catalog.min(b.overlap), pg_catalog.max(b.overlap),
+		   -- every week's entries count alike: caught / all of them
+		   pg_catalog.sum(b.entries_caught * b.new_entries)
+			   / NULLIF(pg_catalog.sum(b.new_entries) FILTER (WHERE b.entries_caught IS NOT NULL), 0),
+		   pg_catalog.avg(b.brier), pg_catalog.avg(b.brier_persistence), pg_catalog.avg(b.coverage)
+	  FROM @extschema@.backtest_top_tracks(n, weeks, model_type) AS b
+	 GROUP BY b.model
+	 ORDER BY avg(b.overlap) DESC NULLS LAST, b.model;
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.predict(request jsonb)
+RETURNS jsonb
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	req_model text := 'auto';
+	req_n integer := 50;
+	req_as_of date;
+	unknown_keys text;
+	result jsonb;
+	probabilities jsonb;
+	used text;
+BEGIN
+	IF request IS NULL THEN
+		RAISE EXCEPTION 'request must not be NULL' USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	IF jsonb_typeof(request) <> 'object' THEN
+		RAISE EXCEPTION 'request must be a JSON object, not %', jsonb_typeof(request)
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Example: {"model_type": "arima"}';
+	END IF;
+	SELECT string_agg(key, ', ') INTO unknown_keys
+	  FROM jsonb_object_keys(request) AS key
+	 WHERE key NOT IN ('model_type', 'n', 'as_of');
+	IF unknown_keys IS NOT NULL THEN
+		RAISE EXCEPTION 'unknown key(s) in request: %', unknown_keys
+			USING ERRCODE = 'invalid_parameter_value',
+				  HINT = 'Known keys: model_type, n, as_of.';
+	END IF;
+	IF request ? 'model_type' THEN
+		IF jsonb_typeof(request -> 'model_type') <> 'string' THEN
+			RAISE EXCEPTION 'model_type must be a JSON string'
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		req_model := request ->> 'model_type';
+	END IF;
+	IF request ? 'n' THEN
+		IF jsonb_typeof(request -> 'n') <> 'number'
+		   OR (request ->> 'n') !~ '^[0-9]{1,9}$' THEN
+			RAISE EXCEPTION 'n must be a positive integer, not %', request -> 'n'
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		req_n := (request ->> 'n')::integer;
+	END IF;
+	IF request ? 'as_of' THEN
+		IF jsonb_typeof(request -> 'as_of') <> 'string'
+		   OR (request ->> 'as_of') !~ '^\d{4}-\d{2}-\d{2}$' THEN
+			RAISE EXCEPTION 'as_of must be a date string YYYY-MM-DD, not %', request -> 'as_of'
+				USING ERRCODE = 'invalid_parameter_value';
+		END IF;
+		-- the pattern admits 2024-02-30: a day that does not exist is a
+		-- malformed request too, not a date/time overflow (22008)
+		BEGIN
+			req_as_of := (request ->> 'as_of')::date;
+		EXCEPTION WHEN datetime_field_overflow OR invalid_datetime_format THEN
+			RAISE EXCEPTION 'as_of must be a date string YYYY-MM-DD, not %', request -> 'as_of'
+				USING ERRCODE = 'invalid_parameter_value',
+					  DETAIL = 'That day does not exist.';
+		END;
+	END IF;
+
+	SELECT coalesce(jsonb_agg(t.track_id ORDER BY t.rank), '[]'::jsonb), min(t.model),
+		   coalesce(jsonb_agg(t.p_top ORDER BY t.rank), '[]'::jsonb)
+	  INTO result, used, probabilities
+	  FROM @extschema@.top_tracks_next_week(req_n, req_model, req_as_of) AS t;
+	RETURN jsonb_build_object('model', coalesce(used, pozytywka.resolve_model(req_model, NULL)),
+							  'prediction', result, 'p_top', probabilities);
+END;
+$$;
+
+ALTER TABLE pozytywka.top_tracks_snapshot
+	ADD COLUMN lower double precision,
+	ADD COLUMN upper double precision,
+	ADD COLUMN p_top double precision;
+
+CREATE OR REPLACE VIEW @extschema@.next_week_top_tracks AS
+SELECT s.rank, s.track_id, s.track_name, s.artist_name, s.predicted_score,
+	   s.last_week_score, s.model, s.as_of, s.for_week, s.weights, s.computed_at,
+	   s.lower, s.upper, s.p_top
+  FROM pozytywka.top_tracks_snapshot AS s;
+
+CREATE OR REPLACE FUNCTION @extschema@.refresh_top_tracks(n integer DEFAULT 50,
+											   model_type text DEFAULT 'auto')
+RETURNS integer
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	origin date := pozytywka.resolve_as_of(NULL);
+	rows integer;
+BEGIN
+	PERFORM pozytywka.check_list_size(n);
+	IF model_type IS NULL THEN
+		PERFORM pozytywka.resolve_model(NULL, NULL);
+	END IF;
+	IF lower(model_type) = 'auto' THEN
+		PERFORM pozytywka.cache_auto_choice(origin);
+	END IF;
+	PERFORM pozytywka.cache_forecasts(pozytywka.resolve_model(model_type, origin), origin);
+	PERFORM pozytywka.cache_calibration(pozytywka.resolve_model(model_type, origin), n, origin);
+	DELETE FROM pozytywka.top_tracks_snapshot;
+	INSERT INTO pozytywka.top_tracks_snapshot (rank, track_id, track_name, artist_name,
+											   predicted_score, last_week_score, model, as_of,
+											   for_week, weights, computed_at, lower, upper, p_top)
+	SELECT t.rank, t.track_id, t.track_name, t.artist_name, t.predicted_score,
+		   t.last_week_score, t.model, origin, origin + 7,
+		   (SELECT jsonb_build_object('w_play', s.w_play, 'w_like', s.w_like, 'w_skip', s.w_skip)
+			  FROM pozytywka.effective_settings AS s),
+		   now(), t.lower, t.upper, t.p_top
+	  FROM @extschema@.top_tracks_next_week(n, model_type, origin) AS t;
+	GET DIAGNOSTICS rows = ROW_COUNT;
+	RETURN rows;
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.grant_dashboard_access(grantee name)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+BEGIN
+	PERFORM pozytywka.check_can_grant(grantee);
+	EXECUTE format('GRANT USAGE ON SCHEMA pozytywka, @extschema@ TO %I', grantee);
+	EXECUTE format('GRANT SELECT ON @extschema@.next_week_top_tracks TO %I', grantee);
+	-- what the read functions read: weekly history, settings, the model
+	-- registry, the cache, the catalogue (names in the list)
+	EXECUTE format('GRANT SELECT ON pozytywka.weekly_stats, pozytywka.weekly_deltas,
+		pozytywka.event_sources, pozytywka.imported_weekly_stats, pozytywka.weekly_rows, pozytywka.weekly_history, pozytywka.weekly_scores, pozytywka.settings,
+		pozytywka.effective_settings, pozytywka.model_kinds, pozytywka.auto_preference,
+		pozytywka.auto_choice, pozytywka.forecast_runs, pozytywka.forecast_cache,
+		pozytywka.forecast_calibration, pozytywka.lstm_inputs, pozytywka.ensemble_members, pozytywka.models,
+		pozytywka.tracks, pozytywka.artists, pozytywka.top_tracks_snapshot TO %I', grantee);
+	EXECUTE format('GRANT EXECUTE ON FUNCTION
+		@extschema@.top_tracks_next_week(integer, text, date),
+		@extschema@.backtest_top_tracks(integer, integer, text),
+		@extschema@.backtest_summary(integer, integer, text),
+		@extschema@.predict(jsonb),
+		@extschema@.explain_choice(date),
+		@extschema@.backtest_reliability(integer, integer, text),
+		@extschema@.weekly_popularity(date),
+		@extschema@.latest_complete_week() TO %I', grantee);
+END;
+$$;
+
+CREATE OR REPLACE FUNCTION @extschema@.grant_loader_access(grantee name)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+BEGIN
+	PERFORM pozytywka.check_can_grant(grantee);
+	EXECUTE format('GRANT USAGE ON SCHEMA pozytywka, @extschema@ TO %I', grantee);
+	-- the data it loads
+	EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON pozytywka.sessions,
+		pozytywka.artists, pozytywka.tracks, pozytywka.users, pozytywka.track_storage,
+		pozytywka.imported_weekly_stats TO %I', grantee);
+	-- the aggregate is read, never written: writers only append deltas
+	-- (the capture trigger needs no privilege), merge_events() folds them
+	EXECUTE format('GRANT SELECT ON pozytywka.weekly_stats, pozytywka.weekly_deltas,
+		pozytywka.event_sources TO %I', grantee);
+	EXECUTE format('GRANT SELECT, DELETE ON pozytywka.forecast_runs, pozytywka.forecast_cache,
+		pozytywka.forecast_calibration, pozytywka.auto_choice, pozytywka.lstm_inputs TO %I', grantee);
+	-- the importer's bookkeeping
+	EXECUTE format('GRANT SELECT ON pozytywka.import_fields TO %I', grantee);
+	EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pozytywka.import_runs, pozytywka.import_rejects TO %I', grantee);
+	EXECUTE format('GRANT USAGE ON SEQUENCE pozytywka.import_runs_run_id_seq,
+		pozytywka.import_rejects_reject_id_seq TO %I', grantee);
+	EXECUTE format('GRANT EXECUTE ON FUNCTION @extschema@.import_staged(text, text) TO %I', grantee);
+	-- training: lstm_train reads the history and registers (and may
+	-- activate) a model; the weekly job refreshes the cache and the list
+	EXECUTE format('GRANT SELECT ON pozytywka.settings, pozytywka.effective_settings,
+		pozytywka.model_kinds, pozytywka.auto_preference, pozytywka.ensemble_members,
+		pozytywka.weekly_rows, pozytywka.weekly_history, pozytywka.weekly_scores TO %I', grantee);
+	EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pozytywka.models TO %I', grantee);
+	EXECUTE format('GRANT USAGE ON SEQUENCE pozytywka.models_model_id_seq TO %I', grantee);
+	EXECUTE format('GRANT INSERT, UPDATE ON pozytywka.forecast_runs, pozytywka.forecast_cache,
+		pozytywka.forecast_calibration, pozytywka.auto_choice, pozytywka.lstm_inputs TO %I', grantee);
+	EXECUTE format('GRANT SELECT, INSERT, DELETE ON pozytywka.top_tracks_snapshot TO %I', grantee);
+END;
+$$;
