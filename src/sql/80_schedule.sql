@@ -36,6 +36,12 @@ BEGIN
 	-- the automatic choice backtests every candidate: part of a full refresh
 	IF models IS NULL THEN
 		RETURN QUERY SELECT 'auto -> ' || pozytywka.cache_auto_choice(o), o, true, NULL::float8;
+		-- and, from the same backtest forecasts, each candidate's interval and
+		-- p_top for lists of settings.auto_n (part 52)
+		PERFORM pozytywka.cache_calibration(m.name, s.auto_n, o)
+		   FROM pozytywka.model_kinds AS m, pozytywka.effective_settings AS s
+		  WHERE m.auto_candidate AND pozytywka.model_available(m.name, o)
+		  ORDER BY m.name;
 	END IF;
 END;
 $$;

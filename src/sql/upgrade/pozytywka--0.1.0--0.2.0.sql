@@ -2053,3 +2053,46 @@ BEGIN
 	EXECUTE format('GRANT SELECT, INSERT, DELETE ON pozytywka.top_tracks_snapshot TO %I', grantee);
 END;
 $$;
+
+-- the full refresh caches each candidate's calibration too (part 52)
+CREATE OR REPLACE FUNCTION @extschema@.refresh_forecasts(origin date DEFAULT NULL,
+											  models text[] DEFAULT NULL)
+RETURNS TABLE (model text, as_of date, cached boolean, seconds double precision)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	o date := pozytywka.resolve_as_of(origin);
+	kinds text[];
+	k text;
+	fresh boolean;
+BEGIN
+	IF models IS NULL THEN
+		SELECT array_agg(m.name ORDER BY m.name) INTO kinds FROM pozytywka.model_kinds AS m;
+	ELSE
+		SELECT array_agg(pozytywka.resolve_model(x, o)) INTO kinds FROM unnest(models) AS x;
+	END IF;
+	FOREACH k IN ARRAY coalesce(kinds, '{}') LOOP
+		CONTINUE WHEN NOT pozytywka.model_available(k, o);
+		fresh := pozytywka.cache_forecasts(k, o);
+		RETURN QUERY SELECT k, o, fresh, r.seconds
+					   FROM pozytywka.forecast_runs AS r WHERE r.model = k AND r.as_of = o;
+	END LOOP;
+	-- the network's inputs, so the list straight from a newly activated
+	-- model only runs the network
+	IF 'lstm' = ANY (coalesce(kinds, '{}')) THEN
+		PERFORM pozytywka.cache_lstm_inputs(o);
+	END IF;
+	-- the automatic choice backtests every candidate: part of a full refresh
+	IF models IS NULL THEN
+		RETURN QUERY SELECT 'auto -> ' || pozytywka.cache_auto_choice(o), o, true, NULL::float8;
+		-- and, from the same backtest forecasts, each candidate's interval and
+		-- p_top for lists of settings.auto_n (part 52)
+		PERFORM pozytywka.cache_calibration(m.name, s.auto_n, o)
+		   FROM pozytywka.model_kinds AS m, pozytywka.effective_settings AS s
+		  WHERE m.auto_candidate AND pozytywka.model_available(m.name, o)
+		  ORDER BY m.name;
+	END IF;
+END;
+$$;
