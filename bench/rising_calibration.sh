@@ -5,7 +5,7 @@
 # p_top against persistence's implied 0/1 on the same rows, and the coverage
 # of the 80% interval; then the reliability table of auto's p_top.
 # Datasets: the demo's defaults; the Billboard Hot 100 1990-2005 (weekly
-# counts, ../shared/data, when present); chart-like data of bench/charts
+# counts, ../shared/data, when present); the real exports (exports); chart-like data of bench/charts
 # (--charts="stable/1 small/2 ...").
 # Usage: bash bench/rising_calibration.sh [--datasets="demo billboard charts"]
 #        [--charts="stable/1 volatile/1"] [--models="naive ... auto"]
@@ -13,7 +13,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
-DATASETS="demo billboard charts"
+DATASETS="demo billboard exports charts"
 CHARTS="stable/1 volatile/1 holiday/1 small/1"
 MODELS="naive mean4 mean8 ewma trend pooled arima auto"
 for arg in "$@"; do
@@ -63,6 +63,13 @@ for d in $DATASETS; do
 		DB=pz_rc_billboard; fresh_db || continue
 		sql "\copy pozytywka.imported_weekly_stats (track_id, week, plays, likes, skips) FROM '$BB/weekly_counts.csv' CSV HEADER"
 		report "billboard 1990-2005" ;;
+	exports)
+		for e in pozytywka-2023 pozytywka-2024; do
+			[ -d "../shared/data/$e" ] || { echo "| $e | skipped: absent | | | | | | |"; continue; }
+			DB=pz_rc_export; fresh_db || continue
+			PGDATABASE=$DB "$(pg_config --bindir)/pozytywka-import" "../shared/data/$e" >/dev/null 2>&1
+			report "$e (real)"
+		done ;;
 	charts)
 		for c in $CHARTS; do
 			DB=pz_rc_charts; fresh_db || continue
