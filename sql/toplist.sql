@@ -50,6 +50,12 @@ SELECT t.kind, count(*) AS rows, bool_and(t.lower <= t.upper AND t.lower >= 0) A
 			   LATERAL top_tracks_next_week(4, k.name, '2024-02-05') AS l
 		 WHERE pozytywka.model_available(k.name, '2024-02-05')) AS t
  GROUP BY t.kind ORDER BY t.kind;
+-- the bound never overflows, a non-finite forecast has none, a negative one counts as 0
+SELECT pozytywka.interval_bound(1e308, 5) > 1e300 AS no_overflow,
+	   pozytywka.interval_bound('NaN', 1) IS NULL AS nan_has_none,
+	   pozytywka.interval_bound('Infinity', 1) IS NULL AS infinity_has_none,
+	   pozytywka.interval_bound(-3, 0) AS negative_as_zero,
+	   round(pozytywka.interval_bound(9, ln(2))::numeric, 9) AS doubles_one_plus_score;
 -- with fewer than 2 backtest weeks there is nothing to calibrate on: NULL
 SELECT rank, track_id, lower, upper, p_top FROM top_tracks_next_week(2, 'naive', '2024-01-08');
 -- a track counts from its first week; 'gone' is no candidate after 8 quiet weeks only

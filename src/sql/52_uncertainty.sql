@@ -30,14 +30,17 @@ LANGUAGE C IMMUTABLE PARALLEL SAFE;
 COMMENT ON FUNCTION pozytywka.rank_probability(double precision[], double precision[], double precision) IS
 	'Probability of the real top n by predicted rank: shrunk hit rates fitted non-increasing (isotonic)';
 
--- score x exp(q) on the log1p scale, never negative (NULL without q)
+-- score x exp(q) on the log1p scale, never negative (NULL without q or a
+-- finite score), never an overflow (capped at exp(700))
 CREATE FUNCTION pozytywka.interval_bound(score double precision, q double precision)
 RETURNS double precision
 LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-	SELECT GREATEST(pg_catalog.exp(pg_catalog.ln(1.0::float8 + GREATEST(score, 0.0::float8)) + q)
-					- 1.0::float8, 0.0::float8);
+	SELECT CASE WHEN score < 'Infinity'::float8	-- NaN sorts above Infinity
+				THEN GREATEST(pg_catalog.exp(LEAST(pg_catalog.ln(1.0::float8 + GREATEST(score, 0.0::float8)) + q,
+												   700.0::float8))
+							  - 1.0::float8, 0.0::float8) END;
 $$;
 
 -- Cached calibrations, dropped with the forecasts of the same (model, as_of)
@@ -128,9 +131,13 @@ BEGIN
 		  LEFT JOIN r ON r.rank = g.k
 		 GROUP BY g.k
 	), ci AS (
-		SELECT count(*)::integer AS m,
-			   CASE WHEN count(*) > 0
-					THEN pozytywka.conformal_interval(array_agg(r.residual), 0.8::float8) END AS q
+		-- a non-finite forecast has no usable residual (NaN sorts above Infinity)
+		SELECT count(*) FILTER (WHERE r.residual > '-Infinity'::float8 AND r.residual < 'Infinity'::float8)::integer AS m,
+			   CASE WHEN count(*) FILTER (WHERE r.residual > '-Infinity'::float8 AND r.residual < 'Infinity'::float8) > 0
+					THEN pozytywka.conformal_interval(
+							 array_agg(r.residual) FILTER (WHERE r.residual > '-Infinity'::float8
+																AND r.residual < 'Infinity'::float8),
+							 0.8::float8) END AS q
 		  FROM r
 	)
 	SELECT cardinality(targets), ci.m, ci.q[1], ci.q[2],
