@@ -166,6 +166,13 @@ SELECT count(*) AS tracks, bool_and(predicted_score >= 0) AS all_scores_ok FROM 
 SELECT p.predicted_score = lstm_predict(p.track_id) AS batch_equals_single
   FROM lstm_predict_all() AS p WHERE p.track_id = 't042';
 SELECT count(*) AS rows, min(model) AS model FROM top_tracks_next_week(10, 'lstm');
+-- 0.2.0: a network trained on data up to the latest week never forecast the
+-- weeks before it out of sample, so its interval and p_top come from the
+-- pooled model's backtest
+SELECT count(p_top) AS rows_with_p_top, bool_and(lower <= upper) AS ordered,
+	   (SELECT c.model FROM pozytywka.model_calibration('lstm', 10, latest_complete_week()) AS c)
+		   AS calibrated_by
+  FROM top_tracks_next_week(10, 'lstm');
 -- activation cached the candidates' input windows; predictions from them
 -- equal predictions from the weekly rows
 SELECT as_of, window_weeks, cardinality(track_ids) AS tracks,

@@ -55,3 +55,9 @@ SELECT count(*) AS tracks,
   JOIN pozytywka.forecast_pooled('2024-05-06') AS p USING (track_id)
   JOIN pozytywka.forecast_naive('2024-05-06') AS n USING (track_id);
 SELECT rank, track_id, model FROM top_tracks_next_week(3, 'ensemble');
+-- 0.2.0: every kind's list carries its interval and p_top
+SELECT count(p_top) AS rows_with_p_top, bool_and(p_top BETWEEN 0 AND 1) AS probabilities,
+	   bool_and(lower <= upper) AS ordered,
+	   (SELECT c.model FROM pozytywka.model_calibration('ensemble', 3, latest_complete_week()) AS c)
+		   AS calibrated_by
+  FROM top_tracks_next_week(3, 'ensemble');

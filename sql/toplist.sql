@@ -32,10 +32,32 @@ SELECT latest_complete_week();
 
 -- naive: last week's score; ties (flat = down = 5 in week 5) by last week's
 -- score then track_id
-SELECT * FROM top_tracks_next_week(3, 'naive', '2024-01-29');
-SELECT * FROM top_tracks_next_week(10, 'mean4', '2024-01-29');
-SELECT * FROM top_tracks_next_week(10, 'trend', '2024-01-29');
+SELECT rank, track_id, track_name, artist_name, predicted_score, last_week_score, model FROM top_tracks_next_week(3, 'naive', '2024-01-29');
+SELECT rank, track_id, track_name, artist_name, predicted_score, last_week_score, model FROM top_tracks_next_week(10, 'mean4', '2024-01-29');
+SELECT rank, track_id, track_name, artist_name, predicted_score, last_week_score, model FROM top_tracks_next_week(10, 'trend', '2024-01-29');
 SELECT rank, track_id, round(predicted_score::numeric, 4) FROM top_tracks_next_week(10, 'ewma', '2024-01-29');
+-- 0.2.0: the 80% interval and p_top, from the model's own backtest on the
+-- weeks up to as_of (split conformal on log1p residuals; p_top by rank,
+-- shrunk and non-increasing): every row has both, lower <= upper, p in [0, 1]
+SELECT rank, track_id, round(lower::numeric, 3) AS lower, round(upper::numeric, 3) AS upper,
+	   round(p_top::numeric, 4) AS p_top
+  FROM top_tracks_next_week(10, 'mean4', '2024-01-29');
+SELECT t.kind, count(*) AS rows, bool_and(t.lower <= t.upper AND t.lower >= 0) AS ordered,
+	   bool_and(t.p_top BETWEEN 0 AND 1) AS probabilities,
+	   bool_and(t.p_top <= coalesce(lag_p, 1)) AS non_increasing
+  FROM (SELECT k.name AS kind, l.*, lag(l.p_top) OVER (PARTITION BY k.name ORDER BY l.rank) AS lag_p
+		  FROM pozytywka.model_kinds AS k,
+			   LATERAL top_tracks_next_week(4, k.name, '2024-02-05') AS l
+		 WHERE pozytywka.model_available(k.name, '2024-02-05')) AS t
+ GROUP BY t.kind ORDER BY t.kind;
+-- the bound never overflows, a non-finite forecast has none, a negative one counts as 0
+SELECT pozytywka.interval_bound(1e308, 5) > 1e300 AS no_overflow,
+	   pozytywka.interval_bound('NaN', 1) IS NULL AS nan_has_none,
+	   pozytywka.interval_bound('Infinity', 1) IS NULL AS infinity_has_none,
+	   pozytywka.interval_bound(-3, 0) AS negative_as_zero,
+	   round(pozytywka.interval_bound(9, ln(2))::numeric, 9) AS doubles_one_plus_score;
+-- with fewer than 2 backtest weeks there is nothing to calibrate on: NULL
+SELECT rank, track_id, lower, upper, p_top FROM top_tracks_next_week(2, 'naive', '2024-01-08');
 -- a track counts from its first week; 'gone' is no candidate after 8 quiet weeks only
 SELECT track_id, first_week, series FROM pozytywka.candidate_series('2024-01-29') ORDER BY 1;
 -- the dense-series aggregate: same-week values add up, quiet weeks are 0,
@@ -56,9 +78,29 @@ SELECT model, preference, round(mean_overlap::numeric, 4) AS mean_overlap, weeks
 -- backtest: week 2024-02-05 (actual top 2: up 6, flat 5) is predicted from
 -- week 2024-01-29 (naive top 2: new 8, then down 5 — down, flat and up tie
 -- at 5 and are ordered by track_id) -> 0 hits
-SELECT * FROM backtest_top_tracks(2, 1, 'naive');
-SELECT * FROM backtest_top_tracks(2, 3, 'naive');
+SELECT week, model, model_used, overlap, hits, actual_n FROM backtest_top_tracks(2, 1, 'naive');
+SELECT week, model, model_used, overlap, hits, actual_n FROM backtest_top_tracks(2, 3, 'naive');
 SELECT model, weeks_tested, mean_overlap FROM backtest_summary(2, 3, 'naive');
+-- new entries (real top 2 of week t not in the real top 2 of t-1): persistence
+-- lists last week's top, so it catches none by construction; 2024-02-05's
+-- entries are up and flat (new and down left), 2024-01-29's is new.
+-- brier_persistence = share of the list's rows whose top-2 membership changed.
+SELECT week, model, new_entries, entries_caught, round(brier::numeric, 4) AS brier,
+	   brier_persistence, coverage
+  FROM backtest_top_tracks(2, 3, 'naive');
+-- trend saw 'up' coming (6 > 5): it catches one of 2024-02-05's two entries
+SELECT week, model, overlap, new_entries, entries_caught FROM backtest_top_tracks(2, 1, 'trend');
+SELECT model, weeks_tested, round(mean_overlap::numeric, 4) AS mean_overlap,
+	   round(entries_caught::numeric, 4) AS entries_caught, round(brier::numeric, 4) AS brier,
+	   round(brier_persistence::numeric, 4) AS brier_persistence, round(coverage::numeric, 4) AS coverage
+  FROM backtest_summary(2, 3, 'all') ORDER BY model;
+-- reliability of p_top in the backtest: rows per probability bin
+SELECT model, p_from, p_to, list_rows, round(mean_p::numeric, 4) AS mean_p, observed
+  FROM backtest_reliability(2, 3, 'naive');
+-- why auto chose what it chose, in words
+SELECT model, chosen, round(mean_overlap::numeric, 4) AS mean_overlap,
+	   round(entries_caught::numeric, 4) AS entries_caught, weeks, reason
+  FROM explain_choice('2024-02-05');
 SELECT count(DISTINCT model) >= 6 AS all_models FROM backtest_top_tracks(2, 2, 'all');
 
 -- predict(): the former microservice's contract

@@ -37,6 +37,12 @@ BEGIN
 	-- the automatic choice backtests every candidate: part of a full refresh
 	IF models IS NULL THEN
 		RETURN QUERY SELECT 'auto -> ' || pozytywka.cache_auto_choice(o), o, true, NULL::float8;
+		-- and, from the same backtest forecasts, each candidate's interval and
+		-- p_top for lists of settings.auto_n (part 52)
+		PERFORM pozytywka.cache_calibration(m.name, s.auto_n, o)
+		   FROM pozytywka.model_kinds AS m, pozytywka.effective_settings AS s
+		  WHERE m.auto_candidate AND pozytywka.model_available(m.name, o)
+		  ORDER BY m.name;
 	END IF;
 END;
 $$;
@@ -56,12 +62,17 @@ CREATE TABLE pozytywka.top_tracks_snapshot (
 	as_of		date NOT NULL,
 	for_week	date NOT NULL,
 	weights		jsonb NOT NULL,
-	computed_at timestamptz NOT NULL
+	computed_at timestamptz NOT NULL,
+	-- 0.2.0: the 80% interval and the probability of the real top n
+	lower		double precision,
+	upper		double precision,
+	p_top		double precision
 );
 
 CREATE VIEW @extschema@.next_week_top_tracks AS
 SELECT s.rank, s.track_id, s.track_name, s.artist_name, s.predicted_score,
-	   s.last_week_score, s.model, s.as_of, s.for_week, s.weights, s.computed_at
+	   s.last_week_score, s.model, s.as_of, s.for_week, s.weights, s.computed_at,
+	   s.lower, s.upper, s.p_top
   FROM pozytywka.top_tracks_snapshot AS s;
 COMMENT ON VIEW @extschema@.next_week_top_tracks IS
 	'Next week''s top list as of the last refresh_top_tracks() (the weekly job); for dashboards';
@@ -86,13 +97,16 @@ BEGIN
 		PERFORM pozytywka.cache_auto_choice(origin);
 	END IF;
 	PERFORM pozytywka.cache_forecasts(pozytywka.resolve_model(model_type, origin), origin);
+	PERFORM pozytywka.cache_calibration(pozytywka.resolve_model(model_type, origin), n, origin);
 	DELETE FROM pozytywka.top_tracks_snapshot;
-	INSERT INTO pozytywka.top_tracks_snapshot
+	INSERT INTO pozytywka.top_tracks_snapshot (rank, track_id, track_name, artist_name,
+											   predicted_score, last_week_score, model, as_of,
+											   for_week, weights, computed_at, lower, upper, p_top)
 	SELECT t.rank, t.track_id, t.track_name, t.artist_name, t.predicted_score,
 		   t.last_week_score, t.model, origin, origin + 7,
 		   (SELECT jsonb_build_object('w_play', s.w_play, 'w_like', s.w_like, 'w_skip', s.w_skip)
 			  FROM pozytywka.effective_settings AS s),
-		   now()
+		   now(), t.lower, t.upper, t.p_top
 	  FROM @extschema@.top_tracks_next_week(n, model_type, origin) AS t;
 	GET DIAGNOSTICS rows = ROW_COUNT;
 	RETURN rows;

@@ -95,6 +95,7 @@ AS $$
 			OR f.name IN ('top_tracks_next_week', 'backtest_top_tracks', 'backtest_summary',
 						  'predict', 'weekly_popularity', 'latest_complete_week',
 						  'lstm_export', 'lstm_forward', 'lstm_predict', 'lstm_predict_all',
+						  'explain_choice', 'backtest_reliability',
 						  -- a read with changes pending folds them before caching
 						  'merge_events')
 	)
@@ -144,7 +145,7 @@ BEGIN
 		pozytywka.event_sources, pozytywka.imported_weekly_stats, pozytywka.weekly_rows, pozytywka.weekly_history, pozytywka.weekly_scores, pozytywka.settings,
 		pozytywka.effective_settings, pozytywka.model_kinds, pozytywka.auto_preference,
 		pozytywka.auto_choice, pozytywka.forecast_runs, pozytywka.forecast_cache,
-		pozytywka.lstm_inputs, pozytywka.ensemble_members, pozytywka.models,
+		pozytywka.forecast_calibration, pozytywka.lstm_inputs, pozytywka.ensemble_members, pozytywka.models,
 		pozytywka.tracks, pozytywka.artists, pozytywka.top_tracks_snapshot TO %I', grantee);
 	-- the read API and the helpers it runs as the caller (and the model
 	-- functions registered in model_kinds: run it again after registering one)
@@ -198,8 +199,8 @@ BEGIN
 	-- the weekly job: cache the forecasts and the automatic choice, the
 	-- network's inputs, the dashboard's list
 	EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON pozytywka.forecast_runs,
-		pozytywka.forecast_cache, pozytywka.auto_choice, pozytywka.lstm_inputs,
-		pozytywka.top_tracks_snapshot TO %I', grantee);
+		pozytywka.forecast_cache, pozytywka.forecast_calibration, pozytywka.auto_choice,
+		pozytywka.lstm_inputs, pozytywka.top_tracks_snapshot TO %I', grantee);
 	-- models: train, import, activate
 	EXECUTE format('GRANT SELECT, INSERT, UPDATE ON pozytywka.models TO %I', grantee);
 	EXECUTE format('GRANT USAGE ON SEQUENCE pozytywka.models_model_id_seq TO %I', grantee);

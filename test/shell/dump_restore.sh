@@ -129,7 +129,7 @@ config_tables=$(q "SELECT c.relname FROM pg_class AS c WHERE c.relkind = 'r' AND
 missing=$(for t in $config_tables; do grep -q " TABLE DATA pozytywka $t " "$tmp/toc" || echo "$t"; done)
 [ "$(echo $config_tables | wc -w)" -ge 10 ] && [ -z "$missing" ]
 ok $? "the dump holds the data of every config-dump table ($(echo $config_tables | wc -w) tables; missing: ${missing:-none})"
-caches="forecast_runs forecast_cache auto_choice lstm_inputs top_tracks_snapshot"
+caches="forecast_runs forecast_cache forecast_calibration auto_choice lstm_inputs top_tracks_snapshot"
 dumped=$(for t in $caches; do grep -q " TABLE DATA pozytywka $t " "$tmp/toc" && echo "$t"; done)
 [ -z "$dumped" ] && [ "$(q "SELECT count(*) FROM pozytywka.forecast_cache")" -gt 0 ]
 ok $? "no derived cache is dumped ($caches; dumped: ${dumped:-none})"
@@ -165,7 +165,8 @@ export PGHOST=$DST_HOST PGPORT=$DST_PORT
 [ "$(q "SELECT extversion FROM pg_extension WHERE extname = 'pozytywka'")" = "$(sed -n "s/^default_version = '\(.*\)'/\1/p" pozytywka.control)" ]
 ok $? "the restored database has pozytywka $(q "SELECT extversion FROM pg_extension WHERE extname = 'pozytywka'")"
 [ "$(q "SELECT (SELECT count(*) FROM pozytywka.forecast_runs) + (SELECT count(*) FROM pozytywka.auto_choice)
-		  + (SELECT count(*) FROM pozytywka.lstm_inputs) + (SELECT count(*) FROM next_week_top_tracks)")" = 0 ]
+		  + (SELECT count(*) FROM pozytywka.lstm_inputs) + (SELECT count(*) FROM pozytywka.forecast_calibration)
+		  + (SELECT count(*) FROM next_week_top_tracks)")" = 0 ]
 ok $? "the derived caches start empty (cached forecasts, automatic choices, LSTM inputs, dashboard list)"
 snapshot after
 cmp -s "$tmp/before.data" "$tmp/after.data"
