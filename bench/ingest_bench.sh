@@ -80,7 +80,10 @@ sql "VACUUM ANALYZE pozytywka.weekly_deltas"
 row "merge_events() of 1,000,000 pending deltas, s" "$(pz_timed "SELECT merge_events()")"
 
 # ---------------------------------------------------------------- 4. top list
+# warm: the forecasts and the list's calibration (interval, p_top) cached,
+# as the weekly job leaves them (refresh_top_tracks caches both)
 sql "SELECT count(*) FROM refresh_forecasts(NULL, ARRAY['mean8'])" >/dev/null
+sql "SELECT refresh_top_tracks(50, 'mean8')" >/dev/null
 sql "VACUUM ANALYZE"
 sql "SELECT count(*) FROM top_tracks_next_week(50, 'mean8')" >/dev/null
 row "top_tracks_next_week(50, 'mean8'), warm cache, s" "$(pz_timed "SELECT count(*) FROM top_tracks_next_week(50, 'mean8')")"
