@@ -4,7 +4,14 @@
 # 'postgres'): the job is registered once with the right schedule and
 # command, re-scheduling updates it, the command does the refresh, and the
 # pg_cron launcher really runs it.
+# The test has a cluster of its own: pg_cron's launcher stops running the
+# jobs of a database whose pg_cron extension was dropped and created again
+# (as other tests do on the shared test cluster), until a restart.
 set -u
+cd "$(dirname "$0")/../.."
+. scripts/lib.sh
+pz_cluster_start "shared_buffers = 128MB" >/dev/null 2>&1 || { echo "Bail out! cannot start a cluster"; exit 1; }
+trap pz_cluster_stop EXIT
 export PGDATABASE=postgres
 n=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
@@ -69,7 +76,7 @@ CREATE TRIGGER pz_test_cron_done AFTER INSERT OR UPDATE ON cron.job_run_details
 SQL
 fifo=$(mktemp -u /tmp/pz_cron_fifo.XXXXXX)
 mkfifo "$fifo"
-python3 test/hardening/wait_notify.py pz_cron_done 300 >"$fifo" &
+python3 test/hardening/wait_notify.py pz_cron_done 300 >"$fifo" 2>"$fifo.err" &
 listener=$!
 exec 3<"$fifo"
 read -r -t 60 ready <&3
@@ -78,8 +85,13 @@ q "SELECT schedule_weekly_refresh('* * * * *', false)" >/dev/null
 read -r -t 310 done_line <&3
 wait $listener
 exec 3<&-
-rm -f "$fifo"
 echo "# pg_cron's run: ${done_line:-none}"
+if [ -z "${done_line:-}" ]; then
+	sed 's/^/# listener: /' "$fifo.err"
+	q "SELECT jobid, status, command, return_message FROM cron.job_run_details" | sed 's/^/# cron.job_run_details: /'
+	grep -i cron "$PZ_CLUSTER_DIR/server.log" | tail -5 | sed 's/^/# server log: /'
+fi
+rm -f "$fifo" "$fifo.err"
 case "${done_line:-}" in
 "succeeded SELECT public.weekly_refresh(false)") ran=0 ;;
 *) ran=1 ;;
