@@ -1,7 +1,7 @@
 /*
  * lstm.c — SQL entry points of the LSTM (src/core/lstm*.c does the work).
  *
- * These are the internal building blocks of src/sql/40_lstm.sql, which
+ * These are the internal building blocks of src/sql/4[0-3]_lstm_*.sql, which
  * keeps the model registry pozytywka.models and exposes lstm_import,
  * lstm_export, lstm_forward, lstm_train and lstm_predict:
  *

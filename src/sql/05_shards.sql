@@ -34,7 +34,7 @@ CREATE VIEW pozytywka.shard_state AS
 SELECT NULL::name AS server, NULL::text AS kind, NULL::date AS week, NULL::bigint AS version
  WHERE false;
 
--- Every reader of the history reads these (pending_through(), part 12);
+-- Every reader of the history reads these (pending_through(), part 14);
 -- they hold server names and week versions only.  The foreign tables behind
 -- the views are read as the views' owner (its user mapping).
 GRANT SELECT ON pozytywka.shards, pozytywka.shard_marks, pozytywka.shard_state TO PUBLIC;
@@ -42,7 +42,7 @@ GRANT SELECT ON pozytywka.shards, pozytywka.shard_marks, pozytywka.shard_state T
 -- On a coordinator: take the shards' history marks; drop the cached
 -- forecasts from the earliest week whose version changed since the last
 -- time.  Called by merge_events() (part 12), so defined
--- before it runs at the end of part 12.  Reads every shard: one that
+-- before it runs at the end of part 14.  Reads every shard: one that
 -- cannot answer fails it with postgres_fdw's error naming the server.
 CREATE FUNCTION pozytywka.sync_shards()
 RETURNS void

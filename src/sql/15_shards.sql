@@ -224,7 +224,7 @@ SELECT pg_catalog.pg_extension_config_dump('pozytywka.shards', '');
 -- read-only transaction — before any work, never after minutes of it.  The
 -- read functions need no such check: on a standby they read the forecasts
 -- cached on the primary and compute, without caching, what is not cached
--- (merge_before_caching(), part 12).
+-- (merge_before_caching(), part 14).
 CREATE FUNCTION pozytywka.require_primary(what text)
 RETURNS void
 LANGUAGE plpgsql

@@ -165,7 +165,7 @@ CREATE OR REPLACE VIEW pozytywka.shard_state AS
 SELECT NULL::name AS server, NULL::text AS kind, NULL::date AS week, NULL::bigint AS version
  WHERE false;
 
--- Every reader of the history reads these (pending_through(), part 12);
+-- Every reader of the history reads these (pending_through(), part 14);
 -- they hold server names and week versions only.  The foreign tables behind
 -- the views are read as the views' owner (its user mapping).
 GRANT SELECT ON pozytywka.shards, pozytywka.shard_marks, pozytywka.shard_state TO PUBLIC;
@@ -173,7 +173,7 @@ GRANT SELECT ON pozytywka.shards, pozytywka.shard_marks, pozytywka.shard_state T
 -- On a coordinator: take the shards' history marks; drop the cached
 -- forecasts from the earliest week whose version changed since the last
 -- time.  Called by merge_events() (part 12), so defined
--- before it runs at the end of part 12.  Reads every shard: one that
+-- before it runs at the end of part 14.  Reads every shard: one that
 -- cannot answer fails it with postgres_fdw's error naming the server.
 CREATE OR REPLACE FUNCTION pozytywka.sync_shards()
 RETURNS void
@@ -334,10 +334,9 @@ $$;
 
 -- from 12_events.sql
 
--- part 12: the event tables whose events count, and the aggregate's write
--- path: writers append deltas (the capture trigger), merge_events() folds
--- them into weekly_stats.  See src/events.c for why nothing else is done in
--- the writer's transaction.
+-- part 12: the aggregate's write path: writers append deltas (the capture
+-- trigger), merge_events() folds them into weekly_stats.  See src/events.c
+-- for why nothing else is done in the writer's transaction.
 
 CREATE OR REPLACE FUNCTION pozytywka.capture_events()
 RETURNS trigger
@@ -450,6 +449,12 @@ $$;
 
 COMMENT ON FUNCTION @extschema@.merge_events(boolean) IS
 	'Fold the pending changes of the attached event tables into pozytywka.weekly_stats; returns the number of deltas folded';
+
+-- from 13_event_sources.sql
+
+-- part 13: the relations of an event source — the SELECT that aggregates
+-- them, their capture triggers, their partitions as they come and go (the
+-- event triggers), and what a TRUNCATE or a dropped relation means.
 
 -- The SELECT that aggregates the events of one relation of a source, as
 -- deltas (source_id, track_id, week, plays, likes, skips) times sign.
@@ -697,6 +702,12 @@ $$;
 
 CREATE EVENT TRIGGER pozytywka_event_drops ON sql_drop
 	EXECUTE FUNCTION pozytywka.on_sql_drop();
+
+-- from 14_attach.sql
+
+-- part 14: attaching and detaching event tables, rebuilding the aggregate
+-- from them, scheduling the merge, and what a reader must merge first;
+-- pozytywka.sessions is attached here as source 1.
 
 -- Recompute one source's share of the aggregate from its table.  Writers
 -- of the table wait (SHARE lock) so that the result is exact.  With
@@ -1171,7 +1182,7 @@ REVOKE ALL ON FUNCTION @extschema@.add_shard(name), @extschema@.remove_shard(nam
 -- read-only transaction — before any work, never after minutes of it.  The
 -- read functions need no such check: on a standby they read the forecasts
 -- cached on the primary and compute, without caching, what is not cached
--- (merge_before_caching(), part 12).
+-- (merge_before_caching(), part 14).
 CREATE OR REPLACE FUNCTION pozytywka.require_primary(what text)
 RETURNS void
 LANGUAGE plpgsql
@@ -1510,7 +1521,7 @@ AS $$
 	  FROM pozytywka.candidate_series(as_of) AS c;
 $$;
 
--- from 40_lstm.sql
+-- from 40_lstm_models.sql
 
 -- C building blocks (internal).
 CREATE OR REPLACE FUNCTION pozytywka.lstm_weights_from_json(model jsonb)
@@ -1728,6 +1739,11 @@ BEGIN
 END;
 $$;
 
+-- from 41_lstm_inputs.sql
+
+-- part 41: the LSTM's inputs — each track's window of weekly rows, and
+-- their cache for the candidates of an origin week.
+
 -- lstm_window(week, score, plays, likes, skips, as_of, win): a track's raw
 -- input window float8[win][4] (score, plays, likes, skips per week) of the
 -- win weeks ending at as_of, oldest first, 0 for quiet weeks and before the
@@ -1860,6 +1876,11 @@ BEGIN
 END;
 $$;
 
+-- from 42_lstm_predict.sql
+
+-- part 42: prediction with an LSTM model, for every candidate at once or
+-- for one track.
+
 -- Next week's predicted score of every candidate track (the tracks of
 -- pozytywka.candidate_series(as_of)) in one pass of the network, from the
 -- cached inputs when there are.
@@ -1963,6 +1984,11 @@ BEGIN
 	RETURN (pozytywka.lstm_apply_model(m, ARRAY[w.raw], ARRAY[w.age]))[1];
 END;
 $$;
+
+-- from 43_lstm_train.sql
+
+-- part 43: training an LSTM in the database, and the model kind 'lstm'
+-- (its forecast, when it is available, the weekly retraining).
 
 -- Train a global LSTM on every track's weekly history; see the README.
 CREATE OR REPLACE FUNCTION @extschema@.lstm_train(window_weeks integer DEFAULT 8,
@@ -2342,9 +2368,11 @@ CREATE OR REPLACE TRIGGER settings_invalidate AFTER INSERT OR UPDATE OR DELETE O
 	ON pozytywka.settings
 	FOR EACH STATEMENT EXECUTE FUNCTION pozytywka.settings_changed();
 
--- from 50_toplist.sql
+-- from 50_forecasts.sql
 
--- part 50: the top list, its backtest, and the former microservice's predict().
+-- part 50: the forecasts of a model kind — the origin week, the model a
+-- request names, computing and caching each kind's forecasts, and the
+-- overlap of a kind's list with the real top n.
 
 -- The week a forecast starts from.  NULL means the latest complete week
 -- (latest_complete_week()); any other date names the week that contains
@@ -2527,6 +2555,8 @@ AS $$
 	  FROM actual LEFT JOIN predicted AS p ON p.track_id = actual.track_id;
 $$;
 
+-- from 51_auto_choice.sql
+
 -- Can this kind forecast from as_of? (a trained model, enough history...)
 CREATE OR REPLACE FUNCTION pozytywka.model_available(kind text, as_of date)
 RETURNS boolean
@@ -2643,6 +2673,11 @@ BEGIN
 	RETURN chosen;
 END;
 $$;
+
+-- from 51_toplist.sql
+
+-- part 51: the top list, its backtest, and the former microservice's
+-- predict().
 
 CREATE OR REPLACE FUNCTION pozytywka.check_list_size(n integer)
 RETURNS void
@@ -2911,10 +2946,10 @@ COMMENT ON FUNCTION @extschema@.predict(jsonb) IS
 
 -- from 52_uncertainty.sql
 
--- part 52: how sure the list is, and how good it was — the 80% prediction
--- interval and the probability of the real top n of every list row (split
--- conformal, from the model's own backtest), the new entries a list caught,
--- and why 'auto' chose its model.
+-- part 52: how sure the list is — the 80% prediction interval and the
+-- probability of the real top n of every list row (split conformal, from
+-- the model's own backtest), and their cache.  How good the lists were is
+-- part 53.
 --
 -- Calibration of a model kind at an origin week as_of for a list of n: the
 -- same backtest weeks t as the automatic choice (settings.auto_weeks up to
@@ -3144,6 +3179,12 @@ BEGIN
 	RETURN true;
 END;
 $$;
+
+-- from 53_list_reports.sql
+
+-- part 53: how good the lists were — each list's rows with their outcome,
+-- the accuracy of a list (overlap, new entries caught, Brier score), the
+-- reliability table and why 'auto' chose its model.
 
 -- One model kind's list for week target (forecast from target-7) with its
 -- interval and p_top (calibrated on weeks up to target-7) and the outcome.
