@@ -193,32 +193,19 @@ $$;
 COMMENT ON FUNCTION @extschema@.detach_events(regclass) IS
 	'Stop counting the events of a table attached with attach_events() and remove its share of the aggregate';
 
--- Merge every few minutes with pg_cron (idempotent: the same job is updated).
-CREATE FUNCTION @extschema@.schedule_merge_events(schedule text DEFAULT '* * * * *')
+-- Merge every few minutes with pg_cron, run as run_as (part 80,
+-- cron_schedule_as); idempotent: the same job is updated.
+CREATE FUNCTION @extschema@.schedule_merge_events(schedule text DEFAULT '* * * * *',
+												  run_as name DEFAULT 'pozytywka_job')
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
-DECLARE
-	job bigint;
 BEGIN
-	IF NOT EXISTS (SELECT 1 FROM pg_extension AS e WHERE e.extname = 'pg_cron') THEN
-		RAISE EXCEPTION 'pg_cron is not installed in this database'
-			USING ERRCODE = 'undefined_object',
-				  HINT = 'Or run SELECT merge_events() every few minutes with any other scheduler.';
-	END IF;
-	IF schedule IS NULL THEN
-		RAISE EXCEPTION 'schedule must not be NULL' USING ERRCODE = 'null_value_not_allowed';
-	END IF;
-	EXECUTE 'SELECT cron.schedule($1, $2, $3)'
-	   INTO job
-	  USING 'pozytywka-merge-events', schedule,
-			format('SELECT %s.merge_events(false)',
-				   quote_ident((SELECT n.nspname FROM pg_extension AS e
-								  JOIN pg_namespace AS n ON n.oid = e.extnamespace
-								 WHERE e.extname = 'pozytywka')));
-	RETURN job;
+	RETURN pozytywka.cron_schedule_as('pozytywka-merge-events', schedule,
+									  format('SELECT %s(false)', pozytywka.api_function_name('merge_events')),
+									  run_as);
 END;
 $$;
 

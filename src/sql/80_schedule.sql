@@ -144,10 +144,19 @@ BEGIN
 END;
 $$;
 
--- Schedule weekly_refresh() with pg_cron; calling it again updates the
--- same job (idempotent).  Default: Mondays 03:00, after the week closed.
-CREATE FUNCTION @extschema@.schedule_weekly_refresh(schedule text DEFAULT '0 3 * * 1',
-													retrain boolean DEFAULT true)
+-- pg_cron runs a job as the role cron.job.username names, connecting as it
+-- (PostgreSQL 15 lets only a LOGIN role connect, background worker or
+-- not).  pozytywka's jobs run as a role of their own holding the
+-- operator's rights (part 90), never as the superuser who scheduled them:
+-- what a job runs (the model functions registered in model_kinds among it)
+-- runs with no more rights than the weekly refresh needs.  The role is
+-- created on first use, LOGIN without a password: pg_cron must be able to
+-- connect as it (cron.use_background_workers = on, or a pg_hba.conf line
+-- for it; see the README).  One job of a name per database: a job of that
+-- name run by another role (as pozytywka 0.1.0 scheduled it, as the
+-- scheduling user) is removed.
+CREATE FUNCTION pozytywka.cron_schedule_as(job_name text, schedule text, command text,
+										   run_as name)
 RETURNS bigint
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -155,34 +164,110 @@ SET jit = off
 AS $$
 DECLARE
 	job bigint;
+	other bigint;
 BEGIN
-	-- pg_cron keeps its functions in the schema cron, whatever the
-	-- extension's own namespace says
 	IF NOT EXISTS (SELECT 1 FROM pg_extension AS e WHERE e.extname = 'pg_cron') THEN
 		RAISE EXCEPTION 'pg_cron is not installed in this database'
 			USING ERRCODE = 'undefined_object',
-				  HINT = 'Add pg_cron to shared_preload_libraries, set cron.database_name to this database, restart, then CREATE EXTENSION pg_cron; or schedule SELECT weekly_refresh() with any other scheduler.';
+				  HINT = format('Add pg_cron to shared_preload_libraries, set cron.database_name to this database, restart, then CREATE EXTENSION pg_cron; or schedule %s with any other scheduler.',
+								command);
 	END IF;
-	IF schedule IS NULL OR retrain IS NULL THEN
-		RAISE EXCEPTION 'schedule and retrain must not be NULL'
+	IF schedule IS NULL OR run_as IS NULL THEN
+		RAISE EXCEPTION 'schedule and run_as must not be NULL'
 			USING ERRCODE = 'null_value_not_allowed';
 	END IF;
-	EXECUTE 'SELECT cron.schedule($1, $2, $3)'
+	IF NOT EXISTS (SELECT 1 FROM pg_roles AS r WHERE r.rolname = run_as) THEN
+		EXECUTE format('CREATE ROLE %I LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT NOREPLICATION NOBYPASSRLS',
+					   run_as);
+		EXECUTE format('COMMENT ON ROLE %I IS %L', run_as,
+					   'runs pozytywka''s pg_cron jobs with the operator''s rights (schedule_weekly_refresh, schedule_merge_events)');
+		RAISE NOTICE 'created role "%" to run pozytywka''s scheduled jobs', run_as;
+	ELSIF EXISTS (SELECT 1 FROM pg_roles AS r
+				   WHERE r.rolname = run_as AND (r.rolsuper OR r.rolbypassrls)) THEN
+		RAISE EXCEPTION 'a scheduled job must not run as "%", a superuser or a role that bypasses row security', run_as
+			USING ERRCODE = 'insufficient_privilege',
+				  HINT = 'Name a role of its own (run_as); the default, pozytywka_job, is created with the operator''s rights only.';
+	END IF;
+	PERFORM @extschema@.grant_operator_access(run_as);
+	FOR other IN EXECUTE 'SELECT j.jobid FROM cron.job AS j
+						   WHERE j.jobname = $1 AND j.database = current_database() AND j.username <> $2'
+				 USING job_name, run_as::text LOOP
+		EXECUTE 'SELECT cron.unschedule($1)' USING other;
+	END LOOP;
+	EXECUTE 'SELECT cron.schedule_in_database($1, $2, $3, current_database(), $4)'
 	   INTO job
-	  USING 'pozytywka-weekly-refresh', schedule,
-			-- exact: schema-qualified, and a typed boolean (an untyped
-			-- literal would prefer a look-alike weekly_refresh(text) that
-			-- someone who can create in that schema adds)
-			format('SELECT %s.weekly_refresh(%s)',
-				   quote_ident((SELECT n.nspname FROM pg_extension AS e
-								  JOIN pg_namespace AS n ON n.oid = e.extnamespace
-								 WHERE e.extname = 'pozytywka')),
-				   CASE WHEN retrain THEN 'true' ELSE 'false' END);
+	  USING job_name, schedule, command, run_as::text;
 	RETURN job;
 END;
 $$;
-COMMENT ON FUNCTION @extschema@.schedule_weekly_refresh(text, boolean) IS
-	'Schedule (or reschedule) the weekly refresh and retraining with pg_cron; returns the cron job id';
+REVOKE ALL ON FUNCTION pozytywka.cron_schedule_as(text, text, text, name) FROM PUBLIC;
+
+-- Remove every job of that name in this database, whichever role runs it.
+CREATE FUNCTION pozytywka.cron_unschedule(job_name text)
+RETURNS boolean
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+DECLARE
+	job bigint;
+	done boolean := false;
+BEGIN
+	IF NOT EXISTS (SELECT 1 FROM pg_extension AS e WHERE e.extname = 'pg_cron') THEN
+		RAISE EXCEPTION 'pg_cron is not installed in this database'
+			USING ERRCODE = 'undefined_object';
+	END IF;
+	FOR job IN EXECUTE 'SELECT j.jobid FROM cron.job AS j
+						 WHERE j.jobname = $1 AND j.database = current_database()'
+			   USING job_name LOOP
+		EXECUTE 'SELECT cron.unschedule($1)' USING job;
+		done := true;
+	END LOOP;
+	RETURN done;
+END;
+$$;
+REVOKE ALL ON FUNCTION pozytywka.cron_unschedule(text) FROM PUBLIC;
+
+-- The schema-qualified name of one of pozytywka's API functions, for a
+-- job's command (exact: a look-alike in another schema is never run).
+CREATE FUNCTION pozytywka.api_function_name(fn text)
+RETURNS text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+	SELECT quote_ident(n.nspname) || '.' || quote_ident(fn)
+	  FROM pg_extension AS e
+	  JOIN pg_namespace AS n ON n.oid = e.extnamespace
+	 WHERE e.extname = 'pozytywka';
+$$;
+REVOKE ALL ON FUNCTION pozytywka.api_function_name(text) FROM PUBLIC;
+
+-- Schedule weekly_refresh() with pg_cron, run as run_as (see
+-- cron_schedule_as); calling it again updates the same job (idempotent).
+-- Default: Mondays 03:00, after the week closed.
+CREATE FUNCTION @extschema@.schedule_weekly_refresh(schedule text DEFAULT '0 3 * * 1',
+													retrain boolean DEFAULT true,
+													run_as name DEFAULT 'pozytywka_job')
+RETURNS bigint
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+SET jit = off
+AS $$
+BEGIN
+	IF retrain IS NULL THEN
+		RAISE EXCEPTION 'retrain must not be NULL'
+			USING ERRCODE = 'null_value_not_allowed';
+	END IF;
+	-- a typed boolean: an untyped literal would prefer a look-alike
+	-- weekly_refresh(text) that someone who can create in that schema adds
+	RETURN pozytywka.cron_schedule_as('pozytywka-weekly-refresh', schedule,
+									  format('SELECT %s(%s)', pozytywka.api_function_name('weekly_refresh'),
+											 CASE WHEN retrain THEN 'true' ELSE 'false' END),
+									  run_as);
+END;
+$$;
+COMMENT ON FUNCTION @extschema@.schedule_weekly_refresh(text, boolean, name) IS
+	'Schedule (or reschedule) the weekly refresh and retraining with pg_cron, run as a role with the operator''s rights (created if missing); returns the cron job id';
 
 CREATE FUNCTION @extschema@.unschedule_weekly_refresh()
 RETURNS boolean
@@ -190,17 +275,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 SET jit = off
 AS $$
-DECLARE
-	done boolean;
 BEGIN
-	-- pg_cron keeps its functions in the schema cron, whatever the
-	-- extension's own namespace says
-	IF NOT EXISTS (SELECT 1 FROM pg_extension AS e WHERE e.extname = 'pg_cron') THEN
-		RAISE EXCEPTION 'pg_cron is not installed in this database'
-			USING ERRCODE = 'undefined_object';
-	END IF;
-	EXECUTE 'SELECT cron.unschedule($1)' INTO done
-	  USING 'pozytywka-weekly-refresh';
-	RETURN done;
+	RETURN pozytywka.cron_unschedule('pozytywka-weekly-refresh');
 END;
 $$;

@@ -91,7 +91,8 @@ AS $$
 								   'append_relation', 'add_capture_triggers',
 								   'drop_capture_triggers', 'sync_event_partitions',
 								   'on_ddl_command_end', 'on_sql_drop', 'rebuild_source',
-								   'sync_shards', 'rebuild_shard_views'))
+								   'sync_shards', 'rebuild_shard_views',
+								   'cron_schedule_as', 'cron_unschedule', 'api_function_name'))
 			OR f.name IN ('top_tracks_next_week', 'backtest_top_tracks', 'backtest_summary',
 						  'predict', 'weekly_popularity', 'latest_complete_week',
 						  'lstm_export', 'lstm_forward', 'lstm_predict', 'lstm_predict_all',

@@ -154,6 +154,15 @@ ok $rc "a fresh cluster for the restore (port $DST_PORT)"
 [ $rc = 0 ] || { echo "1..$n"; exit 1; }
 [ "$(PGHOST=$DST_HOST PGPORT=$DST_PORT psql -X -At -d postgres -c "SELECT count(*) FROM pg_extension WHERE extname <> 'plpgsql'")" = 0 ]
 ok $? "its postgres database is empty (no extension)"
+# roles first, as for any database whose objects are granted to roles
+# (pozytywka_job, which runs the pg_cron job, holds grants on the extension's
+# objects): pg_dumpall --roles-only, less the bootstrap superuser
+"$PG_BIN/pg_dumpall" --roles-only 2>"$tmp/roles.err" | grep -Ev '^(CREATE|ALTER) ROLE postgres[ ;]' >"$tmp/roles.sql"
+PGHOST=$DST_HOST PGPORT=$DST_PORT psql -X -q -v ON_ERROR_STOP=1 -d postgres -f "$tmp/roles.sql" >/dev/null 2>>"$tmp/roles.err"
+rc=$?
+[ $rc = 0 ] && [ ! -s "$tmp/roles.err" ] && grep -q 'CREATE ROLE pozytywka_job;' "$tmp/roles.sql"
+ok $? "the roles restored first (pg_dumpall --roles-only: $(grep -c '^CREATE ROLE' "$tmp/roles.sql") roles, pozytywka_job among them)"
+sed 's/^/#   /' "$tmp/roles.err" | head -5
 PGHOST=$DST_HOST PGPORT=$DST_PORT "$PG_BIN/pg_restore" -d postgres "$tmp/db.dump" >"$tmp/restore.out" 2>"$tmp/restore.err"
 rc=$?
 [ $rc = 0 ] && [ ! -s "$tmp/restore.err" ]

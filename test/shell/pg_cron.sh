@@ -28,10 +28,32 @@ q "INSERT INTO pozytywka.imported_weekly_stats (track_id, week, plays)
    SELECT 't' || t, date '2024-01-01' + 7 * w, 1 + (t * 7 + w * 3) % 11
      FROM generate_series(1, 60) AS t, generate_series(0, 9) AS w" >/dev/null
 
-job1=$(q "SELECT schedule_weekly_refresh()")
+# as pozytywka 0.1.0 scheduled it: a job of that name run by the superuser
+q "SELECT cron.schedule('pozytywka-weekly-refresh', '0 3 * * 1', 'SELECT 1')" >/dev/null
+err=$(psql -X -At -c "SELECT schedule_weekly_refresh(run_as => 'postgres')" 2>&1)
+echo "$err" | grep -q 'ERROR:  a scheduled job must not run as "postgres", a superuser'
+ok $? "the job may not run as a superuser ($(echo "$err" | head -1))"
+first=$(psql -X -At -v ON_ERROR_STOP=1 -c "SELECT schedule_weekly_refresh()" 2>&1)
+job1=$(echo "$first" | tail -1)
+echo "$first" | grep -q 'NOTICE:  created role "pozytywka_job"'
+ok $? "the first schedule creates the job's role, with a NOTICE"
 job2=$(q "SELECT schedule_weekly_refresh()")
 [ -n "$job1" ] && [ "$job1" = "$job2" ]
 ok $? "scheduling twice keeps one job (id $job1)"
+[ "$(q "SELECT string_agg(username, ',') FROM cron.job WHERE jobname = 'pozytywka-weekly-refresh'")" = pozytywka_job ]
+ok $? "the job runs as pozytywka_job, and the superuser's old job of that name is gone"
+[ "$(q "SELECT rolcanlogin AND NOT (rolsuper OR rolcreaterole OR rolcreatedb OR rolbypassrls OR rolreplication OR rolinherit)
+         FROM pg_roles WHERE rolname = 'pozytywka_job'")" = t ] &&
+	[ "$(q "SELECT count(*) FROM pg_auth_members AS m JOIN pg_roles AS r ON r.oid = m.member WHERE r.rolname = 'pozytywka_job'")" = 0 ]
+ok $? "pozytywka_job: LOGIN (pg_cron connects as it), no attribute, member of no role"
+# the operator's rights and no more: it refreshes, but cannot write what only the owner may
+[ "$(q "SELECT has_function_privilege('pozytywka_job', 'weekly_refresh(boolean)', 'EXECUTE')
+           AND has_table_privilege('pozytywka_job', 'pozytywka.top_tracks_snapshot', 'INSERT')
+           AND NOT has_table_privilege('pozytywka_job', 'pozytywka.model_kinds', 'INSERT')
+           AND NOT has_table_privilege('pozytywka_job', 'pozytywka.weekly_stats', 'INSERT')
+           AND NOT has_table_privilege('pozytywka_job', 'pozytywka.sessions', 'INSERT')
+           AND NOT has_function_privilege('pozytywka_job', 'rebuild_weekly_stats()', 'EXECUTE')")" = t ]
+ok $? "pozytywka_job may run the weekly refresh, not write model_kinds, weekly_stats or events"
 [ "$(q "SELECT count(*) FROM cron.job WHERE jobname = 'pozytywka-weekly-refresh'")" = 1 ]
 ok $? "exactly one pozytywka job in cron.job"
 [ "$(q "SELECT schedule FROM cron.job WHERE jobid = $job1")" = "0 3 * * 1" ]
@@ -96,12 +118,15 @@ case "${done_line:-}" in
 "succeeded SELECT public.weekly_refresh(false)") ran=0 ;;
 *) ran=1 ;;
 esac
-[ "$(q "SELECT count(*) FROM cron.job_run_details WHERE status = 'succeeded' AND command = 'SELECT public.weekly_refresh(false)'")" -ge 1 ] || ran=1
-ok $ran "pg_cron ran the job by itself and it succeeded"
+[ "$(q "SELECT count(*) FROM cron.job_run_details WHERE status = 'succeeded' AND command = 'SELECT public.weekly_refresh(false)' AND username = 'pozytywka_job'")" -ge 1 ] || ran=1
+ok $ran "pg_cron ran the job by itself, as pozytywka_job, and it succeeded"
 [ "$(q "SELECT count(*) FROM next_week_top_tracks")" = 50 ]
 ok $? "the scheduled run refreshed the dashboard's list"
 
 [ "$(q "SELECT unschedule_weekly_refresh()")" = t ] && [ "$(q "SELECT count(*) FROM cron.job")" = 0 ]
 ok $? "unschedule_weekly_refresh removes the job"
+job=$(q "SELECT schedule_merge_events('*/5 * * * *')")
+[ "$(q "SELECT schedule || ' | ' || command || ' | ' || username FROM cron.job WHERE jobid = $job")" = "*/5 * * * * | SELECT public.merge_events(false) | pozytywka_job" ]
+ok $? "schedule_merge_events: the merge runs every 5 minutes as pozytywka_job"
 PGOPTIONS="-c client_min_messages=warning" psql -X -q -c "DROP FUNCTION public.weekly_refresh(text)" -c "DROP FUNCTION public.pz_test_cron_done() CASCADE" -c "DROP EXTENSION pozytywka CASCADE" -c "DROP EXTENSION pg_cron"
 echo "1..$n"
