@@ -186,7 +186,7 @@ COMMENT ON FUNCTION @extschema@.track_sparkline(text, integer, date) IS
 	'A track''s weekly scores of the last weeks (default 12, up to as_of) as a small standalone SVG document';
 
 -- The forecast of one track: its recent weeks as a line, then next week's
--- predicted score as a point with its 80% interval as a bar (360 x 90).
+-- predicted score as a point with its 80% interval as a bar (320 x 80).
 CREATE FUNCTION pozytywka.forecast_svg(label text, scores double precision[],
 									   predicted double precision, lower double precision,
 									   upper double precision)
@@ -199,9 +199,9 @@ DECLARE
 	k integer := coalesce(cardinality(scores), 0);
 	slots integer := k + 1;
 	x0 constant float8 := 8;
-	width constant float8 := 344;
+	width constant float8 := 304;
 	top constant float8 := 8;
-	height constant float8 := 74;
+	height constant float8 := 64;
 	lo float8;
 	hi float8;
 	xf float8 := x0 + width;
@@ -209,7 +209,7 @@ DECLARE
 BEGIN
 	SELECT least(min(v), 0.0::float8), max(v) INTO lo, hi
 	  FROM unnest(scores || ARRAY[predicted, lower, upper]) AS v;
-	RETURN '<svg class="forecast" width="360" height="90" viewBox="0 0 360 90" role="img">'
+	RETURN '<svg class="forecast" width="320" height="80" viewBox="0 0 320 80" role="img">'
 		|| '<title>' || pozytywka.xml_escape(format('%s: the last %s weeks and next week''s forecast %s (80%% interval %s to %s)',
 													 label, k, pozytywka.display_score(predicted),
 													 coalesce(pozytywka.display_score(lower)::text, '?'),
@@ -240,7 +240,7 @@ END;
 $$;
 
 -- The backtest over time: overlap@n of each model (one line each, 'auto'
--- thicker) per backtest week, on a 0-1 scale, with a legend (760 x 300).
+-- thicker) per backtest week, on a 0-1 scale, with a legend (700 x 300).
 CREATE FUNCTION pozytywka.backtest_svg(n integer, weeks date[], models text[], overlap_values double precision[])
 RETURNS text
 LANGUAGE plpgsql STABLE PARALLEL SAFE
@@ -263,7 +263,7 @@ DECLARE
 BEGIN
 	SELECT coalesce(array_agg(DISTINCT w ORDER BY w), '{}') INTO axis_weeks FROM unnest(weeks) AS w;
 	SELECT coalesce(array_agg(DISTINCT m ORDER BY m), '{}') INTO kinds FROM unnest(models) AS m;
-	out := '<svg class="backtest" width="760" height="300" viewBox="0 0 760 300" role="img">'
+	out := '<svg class="backtest" width="700" height="300" viewBox="0 0 700 300" role="img">'
 		|| '<title>' || pozytywka.xml_escape(format('Backtest: overlap@%s of each model''s list with the real top %s, weeks %s to %s',
 													 n, n, axis_weeks[1], axis_weeks[cardinality(axis_weeks)])) || '</title>';
 	-- grid and the overlap scale
@@ -355,7 +355,8 @@ BEGIN
 					  || pozytywka.xml_escape(coalesce(t.track_name, t.track_id))
 					  || CASE WHEN t.artist_name IS NOT NULL THEN ' &mdash; ' || pozytywka.xml_escape(t.artist_name) ELSE '' END
 					  || ': <b>' || coalesce(pozytywka.display_score(t.predicted_score)::text, '?') || '</b>'
-					  || coalesce(' (' || pozytywka.display_score(t.lower) || '&ndash;' || pozytywka.display_score(t.upper) || ')', '')
+					  || coalesce(' <span class="nw">(' || pozytywka.display_score(t.lower) || '&ndash;'
+								  || pozytywka.display_score(t.upper) || ')</span>', '')
 					  || '</figcaption>'
 					  || pozytywka.forecast_svg(t.track_id, s.scores, t.predicted_score, t.lower, t.upper)
 					  || '</figure>', E'\n' ORDER BY t.rank) FILTER (WHERE t.rank <= shown)
@@ -396,9 +397,9 @@ BEGIN
 	RETURN '<section id="backtest"><h2>How good each model was</h2>'
 		|| '<p>Backtest of the last ' || weeks || ' weeks: each week''s list forecast from the week before, '
 		|| 'overlap@' || n || ' = the share of the real top ' || n || ' it predicted.</p>'
-		|| pozytywka.backtest_svg(n, ws, ms, os)
+		|| '<div class="figures">' || pozytywka.backtest_svg(n, ws, ms, os)
 		|| '<table class="means"><thead><tr><th>model</th><th class="num">weeks</th><th class="num">mean overlap</th></tr></thead><tbody>'
-		|| coalesce(means, '') || '</tbody></table></section>';
+		|| coalesce(means, '') || '</tbody></table></div></section>';
 END;
 $$;
 
@@ -465,9 +466,9 @@ BEGIN
 		|| 'h1{font-size:22px;margin:0 0 4px}h2{font-size:18px;margin:28px 0 6px}'
 		|| 'table{border-collapse:collapse}td,th{padding:2px 8px;border-bottom:1px solid #e2e8f0;text-align:left;vertical-align:middle}'
 		|| 'td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}'
-		|| '.id{color:#718096;font-size:11px}.name{font-weight:600}'
+		|| '.id{color:#718096;font-size:11px}.nw{white-space:nowrap}.name{font-weight:600}'
 		|| 'tr.chosen{background:#fefcbf}'
-		|| '.figures{display:flex;flex-wrap:wrap;gap:8px 24px}figure{margin:0}figcaption{font-size:13px}'
+		|| '.figures{display:flex;flex-wrap:wrap;gap:8px 24px;align-items:flex-start}figure{margin:0;width:320px}figcaption{font-size:13px}'
 		|| 'svg text{font:12px system-ui,sans-serif;fill:#4a5568}'
 		|| '</style></head><body>' || E'\n'
 		|| '<h1>pozytywka: next week''s top tracks</h1>'
