@@ -31,7 +31,7 @@ trap cleanup EXIT
 
 # ---- a small demo history, and three tracks that test the escaping
 createdb $DB && q -c "CREATE EXTENSION pozytywka" >/dev/null &&
-	q -c "SELECT count(*) FROM generate_demo_data(weeks => 20, events_per_week => 20000, tracks => 500,
+	q -c "SELECT count(*) FROM generate_demo_data(weeks => 20, events_per_week => 15000, tracks => 300,
 												  artists => 100, users => 1000)" >/dev/null ||
 	{ echo "Bail out! no demo database"; exit 1; }
 # the evil track is the most played of the latest complete week: rank 1 of
@@ -50,7 +50,7 @@ SELECT 910000000 + g, latest_complete_week() + interval '2 days' + g * interval 
 SELECT merge_events();
 SELECT count(*) FROM refresh_forecasts();
 SQL
-ok $? "demo data (20 weeks, 500 tracks) with a track whose id, name and artist are markup"
+ok $? "demo data (20 weeks, 300 tracks) with a track whose id, name and artist are markup"
 
 # ---- the installed command
 cmp -s "$REPORT" src/client/pozytywka-report
