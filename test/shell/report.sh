@@ -164,6 +164,16 @@ rc=$?
 [ $rc = 2 ] && printf '%s' "$out" | grep -q '1 to 1000'
 ok $? "-n 0 is refused before connecting: '$out'"
 
+# a look-alike report_html(integer) beside the extension's (anyone who may
+# create in its schema can add one): the command still calls the real one
+q -c "CREATE FUNCTION public.report_html(integer) RETURNS text LANGUAGE sql AS \$\$ SELECT 'pwned' \$\$" >/dev/null
+"$REPORT" -d $DB -n 5 >"$tmp/lookalike.html" 2>"$tmp/lookalike.err"
+rc=$?
+[ $rc = 0 ] && [ "$(grep -o '<tr data-rank=' "$tmp/lookalike.html" | wc -l)" = 5 ] && ! grep -q pwned "$tmp/lookalike.html"
+ok $? "a look-alike public.report_html(integer) is not called (exit $rc)"
+sed 's/^/#   /' "$tmp/lookalike.err" | head -3
+q -c "DROP FUNCTION public.report_html(integer)" >/dev/null
+
 # ---- a dashboard role makes the page too (read rights only)
 psql -X -q -d postgres -c "CREATE ROLE $ROLE LOGIN" && q -c "SELECT grant_dashboard_access('$ROLE')" >/dev/null
 "$REPORT" -d $DB -U $ROLE -n 10 -o "$tmp/dash.html" 2>"$tmp/dash.err"
