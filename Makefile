@@ -1,6 +1,6 @@
 # pozytywka — PGXS build.
 #
-#   make && make install          build and install the extension and pozytywka-import
+#   make && make install          build and install the extension, pozytywka-import and pozytywka-report
 #   test/run_tests.sh             every suite (C unit, pg_regress, pgTAP) on a throwaway cluster
 #
 # The install script is concatenated from src/sql/NN_*.sql (one file per SQL area).
@@ -35,6 +35,8 @@ SHLIB_LINK = -lgsl -lgslcblas -lm
 # pozytywka-import: built by the importer block below (before the include:
 # PGXS's all and install rules read SCRIPTS_built)
 SCRIPTS_built = bin/pozytywka-import
+# pozytywka-report: a shell script (psql + report_html()), installed as it is
+SCRIPTS = src/client/pozytywka-report
 
 
 PGXS := $(shell $(PG_CONFIG) --pgxs)

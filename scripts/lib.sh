@@ -9,6 +9,9 @@
 # pz_cluster_stop  : stop it and remove its directory
 # pz_timed SQL     : print the statement's run time in seconds as psql's
 #                    \timing reports it (no client start-up), or n/a
+# pz_install_chromium : apt-get install Debian's chromium (the headless
+#                    browser of test/shell/report.sh) when it is missing;
+#                    not in PZ_DEPS: ~120 MB that only that test needs
 
 PZ_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 PZ_PG_BIN=/usr/lib/postgresql/15/bin
@@ -109,6 +112,18 @@ pz_cluster_stop() {
 	runuser -u postgres -- "$PZ_PG_BIN/pg_ctl" -D "$PZ_CLUSTER_DIR/data" -m fast -w stop >/dev/null 2>&1
 	rm -rf "$PZ_CLUSTER_DIR"
 	unset PZ_CLUSTER_DIR
+}
+
+pz_install_chromium() {
+	command -v chromium >/dev/null 2>&1 && return 0
+	[ "$(id -u)" -eq 0 ] || return 1
+	pz_log "installing chromium (headless browser for the report test)"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1 || {
+		apt-get update -qq >/dev/null 2>&1 &&
+			apt-get install -y -qq --no-install-recommends chromium >/dev/null 2>&1
+	} || return 1
+	command -v chromium >/dev/null 2>&1
 }
 
 pz_timed() {

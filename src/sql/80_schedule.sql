@@ -72,10 +72,16 @@ CREATE TABLE pozytywka.top_tracks_snapshot (
 CREATE VIEW @extschema@.next_week_top_tracks AS
 SELECT s.rank, s.track_id, s.track_name, s.artist_name, s.predicted_score,
 	   s.last_week_score, s.model, s.as_of, s.for_week, s.weights, s.computed_at,
-	   s.lower, s.upper, s.p_top
+	   s.lower, s.upper, s.p_top,
+	   -- 0.2.0, for people (appended: CREATE OR REPLACE VIEW may add columns
+	   -- at the end): scores and interval to one decimal, p_top in percent
+	   pg_catalog.round(s.predicted_score::numeric, 1) AS predicted_score_rounded,
+	   pg_catalog.round(s.lower::numeric, 1) AS lower_rounded,
+	   pg_catalog.round(s.upper::numeric, 1) AS upper_rounded,
+	   pg_catalog.round(s.p_top OPERATOR(pg_catalog.*) 100.0::double precision)::integer AS p_top_percent
   FROM pozytywka.top_tracks_snapshot AS s;
 COMMENT ON VIEW @extschema@.next_week_top_tracks IS
-	'Next week''s top list as of the last refresh_top_tracks() (the weekly job); for dashboards';
+	'Next week''s top list as of the last refresh_top_tracks() (the weekly job); for dashboards; the *_rounded and p_top_percent columns are for showing to people';
 
 CREATE FUNCTION @extschema@.refresh_top_tracks(n integer DEFAULT 50,
 											   model_type text DEFAULT 'auto')

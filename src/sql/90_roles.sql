@@ -3,7 +3,7 @@
 --
 --   dashboard: reads next_week_top_tracks and calls the read functions
 --              (top list, backtest, predict, weekly popularity, the LSTM's
---              read functions); cannot change events, settings, models or
+--              read functions, the pictures: track_sparkline, report_html); cannot change events, settings, models or
 --              the cache, and cannot see users, raw events or import
 --              rejects (personal data)
 --   loader:    runs pozytywka-import and inserts/updates/deletes events,
@@ -97,6 +97,7 @@ AS $$
 						  'predict', 'weekly_popularity', 'latest_complete_week',
 						  'lstm_export', 'lstm_forward', 'lstm_predict', 'lstm_predict_all',
 						  'explain_choice', 'backtest_reliability',
+						  'track_sparkline', 'report_html',
 						  -- a read with changes pending folds them before caching
 						  'merge_events')
 	)

@@ -7,7 +7,7 @@
 #     the tree; the build dependencies are installed with apt-get when
 #     missing), lintian finds no error, and the package holds the library,
 #     the control file, the install script of default_version, every upgrade
-#     script and pozytywka-import
+#     script, pozytywka-import and pozytywka-report
 # Never installs the package: that would replace the extension in the shared
 # PostgreSQL tree.
 set -u
@@ -153,6 +153,7 @@ if [ -n "$deb" ]; then
 /usr/share/postgresql/15/extension/pozytywka.control
 /usr/share/postgresql/15/extension/pozytywka--$VERSION.sql
 /usr/lib/postgresql/15/bin/pozytywka-import
+/usr/lib/postgresql/15/bin/pozytywka-report
 /usr/share/doc/postgresql-15-pozytywka/changelog.gz"
 	for u in src/sql/upgrade/pozytywka--*--*.sql; do
 		expect="$expect
@@ -160,7 +161,7 @@ if [ -n "$deb" ]; then
 	done
 	absent=$(echo "$expect" | while read -r f; do grep -qxF "$f" "$tmp/files" || echo "$f"; done)
 	[ -z "$absent" ]
-	ok $? "the package holds the library, the control file, pozytywka--$VERSION.sql, $(ls src/sql/upgrade/pozytywka--*--*.sql | wc -l) upgrade script(s), pozytywka-import and CHANGELOG.md as the upstream changelog (missing: ${absent:-none})"
+	ok $? "the package holds the library, the control file, pozytywka--$VERSION.sql, $(ls src/sql/upgrade/pozytywka--*--*.sql | wc -l) upgrade script(s), pozytywka-import, pozytywka-report and CHANGELOG.md as the upstream changelog (missing: ${absent:-none})"
 	dpkg-deb -x "$deb" "$tmp/root"
 	cmp -s "$tmp/root/usr/share/postgresql/15/extension/pozytywka--$VERSION.sql" <(cat $(ls src/sql/*.sql | LC_ALL=C sort))
 	ok $? "its install script is the concatenation of src/sql/NN_*.sql"
