@@ -29,7 +29,7 @@ REGRESS = $(basename $(notdir $(sort $(wildcard sql/*.sql))))
 REGRESS_OPTS = --inputdir=. --outputdir=build/regress
 
 PG_CONFIG ?= pg_config
-PG_CPPFLAGS = -Isrc -Isrc/core
+PG_CPPFLAGS = -Isrc -Isrc/core -DPGDLLEXPORT='__attribute__((visibility("default")))'
 SHLIB_LINK = -lgsl -lgslcblas -lm
 
 # pozytywka-import: built by the importer block below (before the include:
@@ -46,6 +46,14 @@ include $(PGXS)
 # PG_TRY block's own _do_rethrow; locals changed inside PG_TRY and read in
 # PG_CATCH must still be volatile.
 override CFLAGS += -Wall -Wextra -Werror -Wno-unused-parameter -Wno-missing-field-initializers -Wno-clobbered
+
+# Export only what PostgreSQL looks up in the module (Pg_magic_func, _PG_init,
+# the SQL entry points and their pg_finfo_*), as PostgreSQL 16 builds modules:
+# every other symbol is hidden, so the core's names cannot clash with another
+# library loaded into the same backend.  PGDLLEXPORT (empty on Linux in 15)
+# marks the exported ones; src/pozytywka.h puts it on each SQL entry point.
+# test/shell/exports.sh checks the list.
+override CFLAGS += -fvisibility=hidden
 
 pozytywka--$(EXTVERSION).sql: $(SQL_PARTS)
 	cat $^ > $@

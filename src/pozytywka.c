@@ -18,7 +18,7 @@
 
 PG_MODULE_MAGIC;
 
-void		_PG_init(void);
+extern PGDLLEXPORT void _PG_init(void);
 
 /*
  * The core polls this between iterations.  It only reads the flags that
