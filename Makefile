@@ -40,6 +40,11 @@ SCRIPTS_built = bin/pozytywka-import
 PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
+# The flags PostgreSQL's build gives a module (pg_config --cflags: -O2,
+# -fno-strict-aliasing, -fwrapv, -fexcess-precision=standard, ...), before
+# ours are added: the unit tests build the core with them too.
+PG_MODULE_CFLAGS := $(CFLAGS)
+
 # After the include: PGXS assigns CFLAGS (with -O2), and an 'override' before
 # it would have replaced them, building the extension without optimisation.
 # -Wclobbered (from -Wextra, active only with optimisation) flags every
@@ -74,7 +79,13 @@ bin/pozytywka-import: $(IMPORT_SRCS) src/core/import_line.h
 # ---------------------------------------------------------------- C unit tests
 UNIT_SRCS = $(sort $(wildcard test/unit/test_*.c))
 UNIT_BINS = $(patsubst test/unit/%.c,test/unit/bin/%,$(UNIT_SRCS))
-UNIT_CFLAGS = -std=gnu11 -O2 -g -Wall -Wextra -Werror -Isrc/core
+# The core is tested as the module builds it: PostgreSQL's flags for a
+# module (PG_MODULE_CFLAGS above), and stricter warnings.
+UNIT_CFLAGS = $(PG_MODULE_CFLAGS) -Wall -Wextra -Werror -Isrc/core
+# The sanitizer build uses clang with the flags PostgreSQL gives clang for
+# the module's bitcode (BITCODE_CFLAGS: -fno-strict-aliasing -fwrapv ...);
+# the GCC-only ones of PG_MODULE_CFLAGS would stop clang.
+UNIT_ASAN_CFLAGS = $(BITCODE_CFLAGS) -g -Wall -Wextra -Werror -Isrc/core
 
 test/unit/bin/%: test/unit/%.c $(CORE_SRCS) $(wildcard src/core/*.h) test/unit/tap.h
 	@mkdir -p $(@D)
@@ -85,7 +96,7 @@ unit-bins: $(UNIT_BINS)
 # Sanitizer build of the same tests (AddressSanitizer + UndefinedBehaviorSanitizer).
 test/unit/bin/asan/%: test/unit/%.c $(CORE_SRCS) $(wildcard src/core/*.h) test/unit/tap.h
 	@mkdir -p $(@D)
-	clang $(UNIT_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+	clang $(UNIT_ASAN_CFLAGS) -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 		-fno-sanitize-recover=all -o $@ $< $(CORE_SRCS) -lgsl -lgslcblas -lm
 
 unit-asan-bins: $(patsubst test/unit/%.c,test/unit/bin/asan/%,$(UNIT_SRCS))

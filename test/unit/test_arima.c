@@ -182,9 +182,6 @@ test_fits(void)
 			 */
 			double		e = fabs(myll - rll);
 
-			if (isfinite(llross) && fabs(llross - rll) > 1e-9 &&
-				fabs(myll - llross) < e)
-				e = fabs(myll - llross);
 			/*
 			 * Models with an AR or MA root within 1e-3 of the unit circle
 			 * are ill-conditioned for every implementation (R's two
@@ -193,6 +190,10 @@ test_fits(void)
 			 */
 			int			illcond = arima_ar_min_root(rm.ar, rm.p) < 1.001 ||
 				arima_ma_min_root(rm.ma, rm.q) < 1.001;
+
+			if (isfinite(llross) && fabs(llross - rll) > 1e-9 &&
+				fabs(myll - llross) < e)
+				e = fabs(myll - llross);
 
 			if (rm.d == 0 && illcond && e > 1e-8)
 			{
