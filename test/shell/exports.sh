@@ -6,6 +6,8 @@
 #     pg_finfo_sym, and so are Pg_magic_func and _PG_init
 #  2. nothing else is exported: the pure core's names stay inside the module
 #     and cannot clash with another library loaded into the same backend
+#  3. every external name the pure core defines (src/core/*.o) starts with
+#     pz_ (the core is also linked into the tests, fuzzers and benchmarks)
 # Uses the pozytywka.so of the tree (built with make when missing).
 set -u
 cd "$(dirname "$0")/../.."
@@ -13,7 +15,7 @@ n=0
 ok() { n=$((n + 1)); if [ "$1" = 0 ]; then echo "ok $n - $2"; else echo "not ok $n - $2"; fi; }
 PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
 
-echo "1..4"
+echo "1..5"
 [ -f pozytywka.so ] || make -s -j2 PG_CONFIG="$PG_CONFIG" >/dev/null 2>&1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -53,4 +55,10 @@ extra=$(comm -13 "$work/expected" "$work/exported")
 [ -z "$extra" ]
 ok $? "nothing else is exported ($(echo "$extra" | grep -c .) extra)"
 [ -n "$extra" ] && echo "$extra" | head -30 | sed 's/^/# exported but not an entry point: /'
+
+core_names=$(nm --defined-only -g src/core/*.o 2>/dev/null | awk 'NF == 3 { print $3 }' | sort -u)
+unprefixed=$(echo "$core_names" | grep -v '^pz_')
+[ -n "$core_names" ] && [ -z "$unprefixed" ]
+ok $? "the core's $(echo "$core_names" | grep -c .) external names all start with pz_"
+[ -n "$unprefixed" ] && echo "$unprefixed" | head -30 | sed 's/^/# without pz_: /'
 exit 0
