@@ -83,10 +83,10 @@ main(int argc, char **argv)
 	for (int r = 0; r < reps; r++)
 		for (int i = 0; i < ns; i++)
 		{
-			pz_status	st = arima_fit(y[i], len[i], 1, 1, 1, 0, NULL, &m, err);
+			pz_status	st = pz_arima_fit_model(y[i], len[i], 1, 1, 1, 0, NULL, &m, err);
 
 			if (st == PZ_OK)
-				st = arima_forecast(&m, y[i], len[i], 1, &fc, &se, err);
+				st = pz_arima_forecast_model(&m, y[i], len[i], 1, &fc, &se, err);
 			if (st != PZ_OK && r == 0)
 				fail++;
 		}
@@ -101,10 +101,10 @@ main(int argc, char **argv)
 	for (int r = 0; r < reps; r++)
 		for (int i = 0; i < ns; i++)
 		{
-			pz_status	st = arima_auto(y[i], len[i], NULL, NULL, &m, err);
+			pz_status	st = pz_arima_auto(y[i], len[i], NULL, NULL, &m, err);
 
 			if (st == PZ_OK)
-				st = arima_forecast(&m, y[i], len[i], 1, &fc, &se, err);
+				st = pz_arima_forecast_model(&m, y[i], len[i], 1, &fc, &se, err);
 			if (r == 0)
 			{
 				if (st != PZ_OK)

@@ -29,28 +29,28 @@ run(const char *label, demogen_params p)
 				t2;
 	long long	n = 0;
 
-	if (demogen_world_create(&p, &w, NULL, err) != PZ_OK)
+	if (pz_demogen_world_create(&p, &w, NULL, err) != PZ_OK)
 	{
 		printf("%s: %s\n", label, err);
 		return;
 	}
 	t1 = now();
-	for (int k = 0; k < demogen_n_weeks(w); k++)
+	for (int k = 0; k < pz_demogen_n_weeks(w); k++)
 	{
 		demogen_events e;
 
-		if (demogen_week_events(w, k, &e, NULL, err) != PZ_OK)
+		if (pz_demogen_week_events(w, k, &e, NULL, err) != PZ_OK)
 		{
 			printf("%s: %s\n", label, err);
 			break;
 		}
 		n += (long long) e.n;
-		demogen_events_free(&e);
+		pz_demogen_events_free(&e);
 	}
 	t2 = now();
 	printf("| %-24s | %11lld | %9.3f | %12.3f | %10.2f |\n",
-		   label, n, t1 - t0, (t2 - t1) / demogen_n_weeks(w), n / (t2 - t1) / 1e6);
-	demogen_world_free(w);
+		   label, n, t1 - t0, (t2 - t1) / pz_demogen_n_weeks(w), n / (t2 - t1) / 1e6);
+	pz_demogen_world_free(w);
 }
 
 int

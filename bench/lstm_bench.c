@@ -103,6 +103,15 @@ main(int argc, char **argv)
 	long		i;
 	int			t,
 				rep;
+	const char *kernel = getenv("PZ_LSTM_KERNEL");
+
+	/* PZ_LSTM_KERNEL=generic|avx2|avx512 caps the kernels, as the GUC does */
+	if (kernel != NULL && strcmp(kernel, "generic") == 0)
+		pz_lstm_kern_set_cap(PZ_LSTM_KERN_GENERIC);
+	else if (kernel != NULL && strcmp(kernel, "avx2") == 0)
+		pz_lstm_kern_set_cap(PZ_LSTM_KERN_AVX2);
+	else if (kernel != NULL && strcmp(kernel, "avx512") == 0)
+		pz_lstm_kern_set_cap(PZ_LSTM_KERN_AVX512);
 
 	for (i = 0; i < NWIN; i++)
 	{

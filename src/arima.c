@@ -93,15 +93,15 @@ arima_model_for(FunctionCallInfo fcinfo, const double *y, int n,
 	{
 		arima_auto_opts opts;
 
-		arima_auto_opts_default(&opts);
+		pz_arima_auto_opts_default(&opts);
 		opts.d = d;
-		st = arima_auto(y, n, &opts, &pz_pg_cancel, m, err);
+		st = pz_arima_auto(y, n, &opts, &pz_pg_cancel, m, err);
 	}
 	else
 	{
 		if (d < 0)
-			d = arima_ndiffs(y, n, 0.05, ARIMA_MAX_D);
-		st = arima_fit(y, n, p, d, q, d == 0, &pz_pg_cancel, m, err);
+			d = pz_arima_ndiffs(y, n, 0.05, ARIMA_MAX_D);
+		st = pz_arima_fit_model(y, n, p, d, q, d == 0, &pz_pg_cancel, m, err);
 	}
 	pz_report(st, err);
 }
@@ -121,7 +121,7 @@ pz_arima_forecast(PG_FUNCTION_ARGS)
 	arima_model_for(fcinfo, y, n, 2, 3, 4, false, &m);
 	fc = palloc(sizeof(double) * h);
 	err[0] = '\0';
-	pz_report(arima_forecast(&m, y, n, h, fc, NULL, err), err);
+	pz_report(pz_arima_forecast_model(&m, y, n, h, fc, NULL, err), err);
 	elems = palloc(sizeof(Datum) * h);
 	for (int i = 0; i < h; i++)
 		elems[i] = Float8GetDatum(fc[i]);
@@ -157,8 +157,8 @@ pz_arima_forecast_interval(PG_FUNCTION_ARGS)
 	fc = palloc(sizeof(double) * h);
 	se = palloc(sizeof(double) * h);
 	err[0] = '\0';
-	pz_report(arima_forecast(&m, y, n, h, fc, se, err), err);
-	z = arima_normal_quantile(level);
+	pz_report(pz_arima_forecast_model(&m, y, n, h, fc, se, err), err);
+	z = pz_arima_normal_quantile(level);
 
 	InitMaterializedSRF(fcinfo, 0);
 	for (int i = 0; i < h; i++)

@@ -38,7 +38,7 @@ pz_series_mean(PG_FUNCTION_ARGS)
 	double	   *y = pz_series_arg(fcinfo, 0, &n);
 	int			k = window_arg(fcinfo);
 
-	PG_RETURN_FLOAT8(baseline_mean_last(y, n, k));
+	PG_RETURN_FLOAT8(pz_baseline_mean_last(y, n, k));
 }
 
 Datum
@@ -57,7 +57,7 @@ pz_series_ewma(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("alpha must be in (0, 1], not %g", alpha)));
-	PG_RETURN_FLOAT8(baseline_ewma(y, n, alpha));
+	PG_RETURN_FLOAT8(pz_baseline_ewma(y, n, alpha));
 }
 
 Datum
@@ -67,5 +67,5 @@ pz_series_trend(PG_FUNCTION_ARGS)
 	double	   *y = pz_series_arg(fcinfo, 0, &n);
 	int			k = window_arg(fcinfo);
 
-	PG_RETURN_FLOAT8(baseline_trend(y, n, k));
+	PG_RETURN_FLOAT8(pz_baseline_trend(y, n, k));
 }

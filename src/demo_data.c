@@ -67,7 +67,7 @@ params_arg(FunctionCallInfo fcinfo)
 	p.users = PG_GETARG_INT32(5);
 	p.seed = (uint64_t) PG_GETARG_INT64(6);
 	p.start_day = (int) start;	/* DateADT counts days from 2000-01-01 too */
-	pz_report(demogen_check_params(&p, reason), reason);
+	pz_report(pz_demogen_check_params(&p, reason), reason);
 	return p;
 }
 
@@ -77,7 +77,7 @@ world_create(const demogen_params *p)
 	demogen_world *w = NULL;
 	char		reason[PZ_ERRMSG_LEN];
 
-	pz_report(demogen_world_create(p, &w, &pz_pg_cancel, reason), reason);
+	pz_report(pz_demogen_world_create(p, &w, &pz_pg_cancel, reason), reason);
 	return w;
 }
 
@@ -94,7 +94,7 @@ text_array(const int *idx, int n, const char *(*label) (int))
 static const char *
 genre_label(int g)
 {
-	return demogen_genre(g);
+	return pz_demogen_genre(g);
 }
 
 /* artists(id, name, genres) */
@@ -116,12 +116,12 @@ pz_demo_artists(PG_FUNCTION_ARGS)
 			Datum		values[3];
 			bool		nulls[3] = {false, false, false};
 			int			g[3];
-			int			ng = demogen_artist_genres(w, j, g);
+			int			ng = pz_demogen_artist_genres(w, j, g);
 
 			CHECK_FOR_INTERRUPTS();
-			demogen_artist_id(w, j, buf);
+			pz_demogen_artist_id(w, j, buf);
 			values[0] = CStringGetTextDatum(buf);
-			demogen_artist_name(w, j, buf);
+			pz_demogen_artist_name(w, j, buf);
 			values[1] = CStringGetTextDatum(buf);
 			values[2] = text_array(g, ng, genre_label);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
@@ -129,7 +129,7 @@ pz_demo_artists(PG_FUNCTION_ARGS)
 	}
 	PG_FINALLY();
 	{
-		demogen_world_free(w);
+		pz_demogen_world_free(w);
 	}
 	PG_END_TRY();
 	return (Datum) 0;
@@ -152,20 +152,20 @@ pz_demo_tracks(PG_FUNCTION_ARGS)
 
 		for (int i = 0; i < p.tracks; i++)
 		{
-			const demogen_track *t = demogen_track_info(w, i);
+			const demogen_track *t = pz_demogen_track_info(w, i);
 			Datum		values[18];
 			bool		nulls[18];
 
 			CHECK_FOR_INTERRUPTS();
 			memset(nulls, 0, sizeof(nulls));
-			demogen_track_id(w, i, buf);
+			pz_demogen_track_id(w, i, buf);
 			values[0] = CStringGetTextDatum(buf);
-			demogen_track_name(w, i, buf);
+			pz_demogen_track_name(w, i, buf);
 			values[1] = CStringGetTextDatum(buf);
 			values[2] = Int32GetDatum(t->popularity);
 			values[3] = Int32GetDatum(t->duration_ms);
 			values[4] = BoolGetDatum(t->explicit_ != 0);
-			demogen_artist_id(w, t->artist, buf);
+			pz_demogen_artist_id(w, t->artist, buf);
 			values[5] = CStringGetTextDatum(buf);
 			values[6] = DateADTGetDatum((DateADT) t->release_day);
 			values[7] = CStringGetTextDatum(precision[t->release_precision]);
@@ -184,7 +184,7 @@ pz_demo_tracks(PG_FUNCTION_ARGS)
 	}
 	PG_FINALLY();
 	{
-		demogen_world_free(w);
+		pz_demogen_world_free(w);
 	}
 	PG_END_TRY();
 	return (Datum) 0;
@@ -209,23 +209,23 @@ pz_demo_users(PG_FUNCTION_ARGS)
 			Datum		values[6];
 			bool		nulls[6] = {false, false, false, false, false, false};
 			int			g[3];
-			int			ng = demogen_user_genres(w, u, g);
+			int			ng = pz_demogen_user_genres(w, u, g);
 
 			CHECK_FOR_INTERRUPTS();
 			values[0] = Int32GetDatum(u + 1);
-			demogen_user_name(w, u, buf);
+			pz_demogen_user_name(w, u, buf);
 			values[1] = CStringGetTextDatum(buf);
-			values[2] = CStringGetTextDatum(demogen_user_city(w, u));
-			demogen_user_street(w, u, buf);
+			values[2] = CStringGetTextDatum(pz_demogen_user_city(w, u));
+			pz_demogen_user_street(w, u, buf);
 			values[3] = CStringGetTextDatum(buf);
 			values[4] = text_array(g, ng, genre_label);
-			values[5] = BoolGetDatum(demogen_user_premium(w, u) != 0);
+			values[5] = BoolGetDatum(pz_demogen_user_premium(w, u) != 0);
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}
 	PG_FINALLY();
 	{
-		demogen_world_free(w);
+		pz_demogen_world_free(w);
 	}
 	PG_END_TRY();
 	return (Datum) 0;
@@ -303,7 +303,7 @@ pz_demo_events(PG_FUNCTION_ARGS)
 			{
 				char		buf[DEMOGEN_NAME_LEN];
 
-				status = demogen_week_events(w, week, ev, &pz_pg_cancel, reason);
+				status = pz_demogen_week_events(w, week, ev, &pz_pg_cancel, reason);
 				if (status == PZ_OK)
 				{
 					st->ev = MemoryContextAllocHuge(CurrentMemoryContext,
@@ -313,15 +313,15 @@ pz_demo_events(PG_FUNCTION_ARGS)
 					st->track_ids = palloc(sizeof(Datum) * p.tracks);
 					for (int i = 0; i < p.tracks; i++)
 					{
-						demogen_track_id(w, i, buf);
+						pz_demogen_track_id(w, i, buf);
 						st->track_ids[i] = CStringGetTextDatum(buf);
 					}
 				}
 			}
 			PG_FINALLY();
 			{
-				demogen_events_free(ev);
-				demogen_world_free(w);
+				pz_demogen_events_free(ev);
+				pz_demogen_world_free(w);
 			}
 			PG_END_TRY();
 			pz_report(status, reason);

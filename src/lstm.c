@@ -32,8 +32,8 @@
 #include "utils/numeric.h"
 
 #include "lstm.h"
-#include "topk.h"
 #include "lstm_features.h"
+#include "lstm_fit.h"
 
 PG_FUNCTION_INFO_V1(pz_lstm_fn_from_json);
 PG_FUNCTION_INFO_V1(pz_lstm_fn_to_json);
@@ -557,53 +557,6 @@ fit_on_epoch(void *arg, const pz_lstm_epoch_info *info)
 	return 0;
 }
 
-/* Top-k overlap, |top_k(a) ∩ top_k(b)| / min(k, n) (src/core/topk.c). */
-static double
-overlap_at(const double *pred, const double *actual, int n, int k)
-{
-	double		overlap = NAN;
-
-	pz_report(pz_topk_overlap(pred, actual, n, k, &overlap), "top-k overlap");
-	return overlap;
-}
-
-/*
- * Predicted scores of windows (unstandardised features x_raw) with a model
- * and its normalisation; out[n].  Returns a status; frees nothing of m.
- * With scratch, x_raw is standardised in place (the caller no longer needs
- * it: saves a copy of megabytes for a whole top list).
- */
-static pz_status
-predict_scores(const pz_lstm *m, int n, int T, double *x_raw, bool scratch,
-			   const double *level, const double *mean, const double *std,
-			   double tmean, double tstd, double *out, char *reason)
-{
-	double	   *x = x_raw;
-	pz_lstm_data d;
-	pz_status	st;
-	int			b;
-
-	if (!scratch)
-	{
-		x = palloc(sizeof(double) * (size_t) n * T * PZ_LSTM_NFEAT);
-		memcpy(x, x_raw, sizeof(double) * (size_t) n * T * PZ_LSTM_NFEAT);
-	}
-	pz_lstm_standardise(n, T, PZ_LSTM_NFEAT, x, mean, std);
-	d.n = n;
-	d.T = T;
-	d.F = PZ_LSTM_NFEAT;
-	d.x = x;
-	d.y = NULL;
-	d.w = NULL;
-	st = pz_lstm_predict(m, &d, out, &pz_pg_cancel, reason);
-	if (st == PZ_OK)
-		for (b = 0; b < n; b++)
-			out[b] = pz_lstm_score(out[b] * tstd + tmean, level[b]);
-	if (!scratch)
-		pfree(x);
-	return st;
-}
-
 static int
 int_arg(FunctionCallInfo fcinfo, int i, const char *what, int lo, int hi)
 {
@@ -634,365 +587,113 @@ real_arg(FunctionCallInfo fcinfo, int i, const char *what, double lo, double hi,
 	return v;
 }
 
+/* Argument argno as an int[] of n non-NULL target weeks, palloc'd. */
+static int *
+target_weeks_arg(FunctionCallInfo fcinfo, int argno, int n)
+{
+	ArrayType  *wa = PG_GETARG_ARRAYTYPE_P(argno);
+	Datum	   *el;
+	bool	   *nu;
+	int			nw,
+				i;
+	int		   *week;
+
+	if (ARR_ELEMTYPE(wa) != INT4OID || ARR_NDIM(wa) != 1)
+		ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
+						errmsg("target weeks must be a one-dimensional int[]")));
+	deconstruct_array(wa, INT4OID, 4, true, TYPALIGN_INT, &el, &nu, &nw);
+	if (nw != n)
+		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+						errmsg("one target week per window is needed")));
+	week = palloc(sizeof(int) * Max(n, 1));
+	for (i = 0; i < n; i++)
+	{
+		if (nu[i])
+			ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+							errmsg("target weeks must not contain NULL")));
+		week[i] = DatumGetInt32(el[i]);
+	}
+	return week;
+}
+
 /*
- * lstm_fit(raw float8[][][], next_score float8[], target_week int[],
- *          age float8[], hidden, layers, epochs, batch_size, learning_rate,
- *          dropout, patience, validation_weeks, seed, weighted,
- *          active_weights bytea, active_mean float8[], active_std float8[],
- *          active_target_mean float8, active_target_std float8,
- *          OUT weights bytea, OUT normalisation jsonb, OUT metrics jsonb)
+ * The windows of lstm_fit (arguments 0-3): raw float8[n][window][4],
+ * next_score float8[n], target_week int[n], age float8[n].
  */
-Datum
-pz_lstm_fn_fit(PG_FUNCTION_ARGS)
+static void
+fit_input_args(FunctionCallInfo fcinfo, pz_lstm_fit_input *in)
 {
 	int			dims[3],
-				d1[1],
-				n,
-				T,
-				i;
-	const double *raw,
-			   *next,
-			   *age;
-	double	   *x,
-			   *xs,
-			   *level,
-			   *y,
-			   *w;
-	int		   *week;
-	int			hidden,
-				layers,
-				epochs,
-				batch,
-				patience,
-				val_weeks,
-				ntr = 0,
-				nva = 0,
-				split_week;
-	double		lr,
-				dropout,
-				tmean = 0,
-				tstd = 0,
-				wsum = 0;
-	double		mean[PZ_LSTM_NFEAT],
-				std[PZ_LSTM_NFEAT];
-	int64		seed;
-	bool		weighted;
-	pz_lstm    *m;
-	pz_lstm_train_opts o;
-	pz_lstm_train_result r;
-	pz_lstm_data dtr,
-				dva;
-	double	   *xtr,
-			   *ytr,
-			   *wtr,
-			   *xva,
-			   *yva,
-			   *wva;
-	int		   *va_idx;
-	char		reason[PZ_ERRMSG_LEN];
-	pz_status	st;
-	TupleDesc	tupdesc;
-	Datum		values[3];
-	bool		nulls[3] = {false, false, false};
-	StringInfoData sn,
-				sm;
-	double		val_mse_log = NAN,
-				overlap = NAN,
-				active_mse_log = NAN,
-				active_overlap = NAN;
-	int			last_week_n = 0;
-	bytea	   *blob;
-	bool		have_active;
-	const double *am = NULL,
-			   *as = NULL;
-	int			dm[1] = {0},
-				ds[1] = {0};
+				d1[1];
 
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "lstm_fit must return a composite");
-	tupdesc = BlessTupleDesc(tupdesc);
-
-	need_arg(fcinfo, 0, "training windows");
-	need_arg(fcinfo, 1, "targets");
-	need_arg(fcinfo, 2, "target weeks");
-	need_arg(fcinfo, 3, "track ages");
-	hidden = int_arg(fcinfo, 4, "hidden", 1, 1024);
-	layers = int_arg(fcinfo, 5, "layers", 1, 8);
-	epochs = int_arg(fcinfo, 6, "epochs", 0, 100000);
-	batch = int_arg(fcinfo, 7, "batch_size", 1, PZ_LSTM_MAX_BATCH);
-	lr = real_arg(fcinfo, 8, "learning_rate", 0.0, 10.0, true);
-	dropout = real_arg(fcinfo, 9, "dropout", 0.0, 0.95, false);
-	patience = int_arg(fcinfo, 10, "patience", 0, 100000);
-	val_weeks = int_arg(fcinfo, 11, "validation_weeks", 0, 1000);
-	need_arg(fcinfo, 12, "seed");
-	seed = PG_GETARG_INT64(12);
-	need_arg(fcinfo, 13, "weighted");
-	weighted = PG_GETARG_BOOL(13);
-
-	raw = float8_nd(PG_GETARG_ARRAYTYPE_P(0), "training windows", 3, dims,
-					(long) PZ_LSTM_MAX_SAMPLES);
-	n = dims[0];
-	T = dims[1];
-	if (dims[2] != PZ_LSTM_NRAW || T < 1 || T > PZ_LSTM_MAX_WINDOW)
+	in->raw = float8_nd(PG_GETARG_ARRAYTYPE_P(0), "training windows", 3, dims,
+						(long) PZ_LSTM_MAX_SAMPLES);
+	in->n = dims[0];
+	in->T = dims[1];
+	if (dims[2] != PZ_LSTM_NRAW || in->T < 1 || in->T > PZ_LSTM_MAX_WINDOW)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("training windows must be float8[n][window][4] (score, plays, likes, skips)")));
-	next = float8_nd(PG_GETARG_ARRAYTYPE_P(1), "targets", 1, d1, n);
-	if (d1[0] != n)
+	in->next = float8_nd(PG_GETARG_ARRAYTYPE_P(1), "targets", 1, d1, in->n);
+	if (d1[0] != in->n)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						errmsg("one target per window is needed")));
-	age = float8_nd(PG_GETARG_ARRAYTYPE_P(3), "track ages", 1, d1, n);
-	if (d1[0] != n)
+	in->age = float8_nd(PG_GETARG_ARRAYTYPE_P(3), "track ages", 1, d1, in->n);
+	if (d1[0] != in->n)
 		ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 						errmsg("one track age per window is needed")));
+	in->week = target_weeks_arg(fcinfo, 2, in->n);
+}
+
+/* The hyper-parameters of lstm_fit (arguments 4-13). */
+static void
+fit_opts_args(FunctionCallInfo fcinfo, pz_lstm_fit_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->hidden = int_arg(fcinfo, 4, "hidden", 1, 1024);
+	o->layers = int_arg(fcinfo, 5, "layers", 1, 8);
+	o->epochs = int_arg(fcinfo, 6, "epochs", 0, 100000);
+	o->batch_size = int_arg(fcinfo, 7, "batch_size", 1, PZ_LSTM_MAX_BATCH);
+	o->lr = real_arg(fcinfo, 8, "learning_rate", 0.0, 10.0, true);
+	o->dropout = real_arg(fcinfo, 9, "dropout", 0.0, 0.95, false);
+	o->patience = int_arg(fcinfo, 10, "patience", 0, 100000);
+	o->validation_weeks = int_arg(fcinfo, 11, "validation_weeks", 0, 1000);
+	need_arg(fcinfo, 12, "seed");
+	o->seed = (uint64_t) PG_GETARG_INT64(12);
+	need_arg(fcinfo, 13, "weighted");
+	o->weighted = PG_GETARG_BOOL(13);
+	o->on_epoch = fit_on_epoch;
+	o->cancel = &pz_pg_cancel;
+}
+
+/*
+ * The active model of lstm_fit (arguments 14-18: weights, mean, std, target
+ * mean and std), when all are given; o->active stays NULL otherwise.
+ */
+static void
+fit_active_args(FunctionCallInfo fcinfo, pz_lstm_fit_opts *o, pz_lstm_fit_active *act)
+{
+	if (!PG_ARGISNULL(14) && !PG_ARGISNULL(15) && !PG_ARGISNULL(16) &&
+		!PG_ARGISNULL(17) && !PG_ARGISNULL(18))
 	{
-		ArrayType  *wa = PG_GETARG_ARRAYTYPE_P(2);
-		Datum	   *el;
-		bool	   *nu;
-		int			nw;
+		bytea	   *ab = PG_GETARG_BYTEA_PP(14);
 
-		if (ARR_ELEMTYPE(wa) != INT4OID || ARR_NDIM(wa) != 1)
-			ereport(ERROR, (errcode(ERRCODE_DATATYPE_MISMATCH),
-							errmsg("target weeks must be a one-dimensional int[]")));
-		deconstruct_array(wa, INT4OID, 4, true, TYPALIGN_INT, &el, &nu, &nw);
-		if (nw != n)
-			ereport(ERROR, (errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-							errmsg("one target week per window is needed")));
-		week = palloc(sizeof(int) * Max(n, 1));
-		for (i = 0; i < n; i++)
-		{
-			if (nu[i])
-				ereport(ERROR, (errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-								errmsg("target weeks must not contain NULL")));
-			week[i] = DatumGetInt32(el[i]);
-		}
+		act->blob = (const unsigned char *) VARDATA_ANY(ab);
+		act->blob_len = VARSIZE_ANY_EXHDR(ab);
+		act->mean = float8_nd(PG_GETARG_ARRAYTYPE_P(15), "active mean", 1, &act->mean_len, 64);
+		act->std = float8_nd(PG_GETARG_ARRAYTYPE_P(16), "active std", 1, &act->std_len, 64);
+		act->target_mean = PG_GETARG_FLOAT8(17);
+		act->target_std = PG_GETARG_FLOAT8(18);
+		o->active = act;
 	}
+}
 
-	/* time split: the last val_weeks distinct target weeks validate */
-	split_week = INT_MAX;
-	if (val_weeks > 0)
-	{
-		int			found = 0,
-					cur = INT_MAX;
-
-		while (found < val_weeks)
-		{
-			int			best = INT_MIN;
-
-			for (i = 0; i < n; i++)
-				if (week[i] < cur && week[i] > best)
-					best = week[i];
-			if (best == INT_MIN)
-				break;
-			cur = best;
-			found++;
-		}
-		if (found < val_weeks)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("not enough history: %d week(s) with training windows, "
-							"validation_weeks = %d leaves none to train on", found, val_weeks)));
-		split_week = cur;
-	}
-	for (i = 0; i < n; i++)
-	{
-		if (week[i] < split_week)
-			ntr++;
-		else
-			nva++;
-	}
-	if (ntr < 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("not enough history: no training window before the validation weeks")));
-
-	/* features */
-	x = palloc(sizeof(double) * (size_t) n * T * PZ_LSTM_NFEAT);
-	level = palloc(sizeof(double) * Max(n, 1));
-	y = palloc(sizeof(double) * Max(n, 1));
-	w = palloc(sizeof(double) * Max(n, 1));
-	pz_lstm_features(n, T, raw, age, x, level);
-	for (i = 0; i < n; i++)
-	{
-		y[i] = pz_lstm_target(next[i], level[i]);
-		/* hits count more, as in the prototype; log-damped, mean 1 below */
-		w[i] = weighted ? 1.0 + log1p(Max(next[i], 0.0)) : 1.0;
-	}
-	xtr = palloc(sizeof(double) * (size_t) ntr * T * PZ_LSTM_NFEAT);
-	ytr = palloc(sizeof(double) * ntr);
-	wtr = palloc(sizeof(double) * ntr);
-	xva = palloc(sizeof(double) * (size_t) Max(nva, 1) * T * PZ_LSTM_NFEAT);
-	yva = palloc(sizeof(double) * Max(nva, 1));
-	wva = palloc(sizeof(double) * Max(nva, 1));
-	va_idx = palloc(sizeof(int) * Max(nva, 1));
-	{
-		int			a = 0,
-					c = 0;
-		size_t		ws = (size_t) T * PZ_LSTM_NFEAT;
-
-		for (i = 0; i < n; i++)
-		{
-			if (week[i] < split_week)
-			{
-				memcpy(xtr + a * ws, x + i * ws, ws * sizeof(double));
-				ytr[a] = y[i];
-				wtr[a] = w[i];
-				wsum += w[i];
-				a++;
-			}
-			else
-			{
-				memcpy(xva + c * ws, x + i * ws, ws * sizeof(double));
-				yva[c] = y[i];
-				wva[c] = w[i];
-				va_idx[c] = i;
-				c++;
-			}
-		}
-	}
-	/* normalisation from the training part only */
-	pz_lstm_feature_stats(ntr, T, PZ_LSTM_NFEAT, xtr, mean, std);
-	pz_lstm_feature_stats(ntr, 1, 1, ytr, &tmean, &tstd);
-	xs = palloc(sizeof(double) * (size_t) Max(nva, 1) * T * PZ_LSTM_NFEAT);
-	memcpy(xs, xva, sizeof(double) * (size_t) nva * T * PZ_LSTM_NFEAT);	/* raw copy */
-	pz_lstm_standardise(ntr, T, PZ_LSTM_NFEAT, xtr, mean, std);
-	pz_lstm_standardise(nva, T, PZ_LSTM_NFEAT, xva, mean, std);
-	for (i = 0; i < ntr; i++)
-	{
-		ytr[i] = (ytr[i] - tmean) / tstd;
-		wtr[i] *= ntr / wsum;
-	}
-	for (i = 0; i < nva; i++)
-	{
-		yva[i] = (yva[i] - tmean) / tstd;
-		wva[i] *= ntr / wsum;
-	}
-
-	dtr.n = ntr;
-	dtr.T = T;
-	dtr.F = PZ_LSTM_NFEAT;
-	dtr.x = xtr;
-	dtr.y = ytr;
-	dtr.w = wtr;
-	dva = dtr;
-	dva.n = nva;
-	dva.x = xva;
-	dva.y = yva;
-	dva.w = wva;
-
-	/* the active model's normalisation, parsed before anything is malloc'd */
-	have_active = !PG_ARGISNULL(14) && !PG_ARGISNULL(15) && !PG_ARGISNULL(16) &&
-		!PG_ARGISNULL(17) && !PG_ARGISNULL(18);
-	if (have_active)
-	{
-		am = float8_nd(PG_GETARG_ARRAYTYPE_P(15), "active mean", 1, dm, 64);
-		as = float8_nd(PG_GETARG_ARRAYTYPE_P(16), "active std", 1, ds, 64);
-	}
-
-	pz_lstm_train_opts_default(&o);
-	o.epochs = epochs;
-	o.batch_size = batch;
-	o.lr = lr;
-	o.dropout = dropout;
-	o.patience = patience;
-	o.seed = (uint64_t) seed;
-	o.clip_norm = 5.0;
-	o.on_epoch = fit_on_epoch;
-	o.on_epoch_arg = NULL;
-	o.cancel = &pz_pg_cancel;
-	reason[0] = '\0';
-	st = pz_lstm_create(PZ_LSTM_NFEAT, hidden, layers, &m, reason);
-	if (st != PZ_OK)
-		pz_report(st, reason);
-	m->window = T;
-	pz_lstm_init(m, (uint64_t) seed);
-	st = pz_lstm_train(m, &dtr, nva > 0 ? &dva : NULL, &o, &r, reason);
-	if (st != PZ_OK)
-	{
-		pz_lstm_free(m);
-		pz_report(st, reason);
-	}
-
-	/* validation metrics in the original scale */
-	if (nva > 0)
-	{
-		double	   *pred = palloc(sizeof(double) * nva);
-		double	   *lv = palloc(sizeof(double) * nva);
-		double	   *pl = palloc(sizeof(double) * nva);
-		double	   *al = palloc(sizeof(double) * nva);
-		int			maxw = INT_MIN;
-		double		s = 0;
-
-		for (i = 0; i < nva; i++)
-		{
-			lv[i] = level[va_idx[i]];
-			maxw = Max(maxw, week[va_idx[i]]);
-		}
-		st = predict_scores(m, nva, T, xs, false, lv, mean, std, tmean, tstd, pred, reason);
-		if (st != PZ_OK)
-		{
-			pz_lstm_free(m);
-			pz_report(st, reason);
-		}
-		for (i = 0; i < nva; i++)
-		{
-			double		e = log1p(pred[i]) - log1p(Max(next[va_idx[i]], 0.0));
-
-			s += e * e;
-		}
-		val_mse_log = s / nva;
-		for (i = 0; i < nva; i++)
-			if (week[va_idx[i]] == maxw)
-			{
-				pl[last_week_n] = pred[i];
-				al[last_week_n] = next[va_idx[i]];
-				last_week_n++;
-			}
-		overlap = overlap_at(pl, al, last_week_n, 50);
-
-		/* the active model on the same windows, for the activation rule */
-		if (have_active)
-		{
-			pz_lstm    *a = NULL;
-			pz_status	ast;
-			char		aerr[PZ_ERRMSG_LEN];
-			bytea	   *ab = PG_GETARG_BYTEA_PP(14);
-
-			ast = pz_lstm_deserialize((const unsigned char *) VARDATA_ANY(ab),
-									  VARSIZE_ANY_EXHDR(ab), &a, aerr);
-			if (ast == PZ_OK && a->input_size == PZ_LSTM_NFEAT &&
-				dm[0] == PZ_LSTM_NFEAT && ds[0] == PZ_LSTM_NFEAT &&
-				(a->window == 0 || a->window == T))
-			{
-				ast = predict_scores(a, nva, T, xs, false, lv, am, as, PG_GETARG_FLOAT8(17),
-									 PG_GETARG_FLOAT8(18), pred, aerr);
-				if (ast == PZ_OK)
-				{
-					s = 0;
-					for (i = 0; i < nva; i++)
-					{
-						double		e = log1p(pred[i]) - log1p(Max(next[va_idx[i]], 0.0));
-
-						s += e * e;
-					}
-					active_mse_log = s / nva;
-					last_week_n = 0;
-					for (i = 0; i < nva; i++)
-						if (week[va_idx[i]] == maxw)
-							pl[last_week_n++] = pred[i];
-					active_overlap = overlap_at(pl, al, last_week_n, 50);
-				}
-			}
-			pz_lstm_free(a);
-			if (ast == PZ_ECANCELLED)
-			{
-				pz_lstm_free(m);
-				pz_report(ast, aerr);
-			}
-		}
-	}
-
-	blob = model_blob_and_free(m);
+/* The normalisation of a fit as jsonb (what lstm_apply takes back). */
+static Datum
+fit_normalisation_jsonb(const pz_lstm_fit_result *r, int T)
+{
+	StringInfoData sn;
+	int			i;
 
 	initStringInfo(&sn);
 	appendStringInfo(&sn, "{\"feature_version\": %d, \"window\": %d, \"features\": [",
@@ -1000,11 +701,20 @@ pz_lstm_fn_fit(PG_FUNCTION_ARGS)
 	for (i = 0; i < PZ_LSTM_NFEAT; i++)
 		appendStringInfo(&sn, "%s\"%s\"", i ? ", " : "", pz_lstm_feature_names[i]);
 	appendStringInfoString(&sn, "], \"mean\": ");
-	append_doubles(&sn, mean, PZ_LSTM_NFEAT);
+	append_doubles(&sn, r->mean, PZ_LSTM_NFEAT);
 	appendStringInfoString(&sn, ", \"std\": ");
-	append_doubles(&sn, std, PZ_LSTM_NFEAT);
+	append_doubles(&sn, r->std, PZ_LSTM_NFEAT);
 	appendStringInfo(&sn, ", \"target_mean\": %.17g, \"target_std\": %.17g, "
-					 "\"target\": \"log1p(next score) - level\"}", tmean, tstd);
+					 "\"target\": \"log1p(next score) - level\"}",
+					 r->target_mean, r->target_std);
+	return jsonb_from_text(&sn);
+}
+
+/* The metrics of a fit as jsonb (models.metrics). */
+static Datum
+fit_metrics_jsonb(const pz_lstm_fit_result *r)
+{
+	StringInfoData sm;
 
 	initStringInfo(&sm);
 #define JNUM(v) (isfinite(v) ? psprintf("%.10g", (v)) : "null")
@@ -1014,15 +724,65 @@ pz_lstm_fn_fit(PG_FUNCTION_ARGS)
 					 "\"val_mse_log1p\": %s, \"val_overlap_at_50\": %s, "
 					 "\"val_last_week_tracks\": %d, \"active_val_mse_log1p\": %s, "
 					 "\"active_val_overlap_at_50\": %s}",
-					 ntr, nva, r.epochs_run, r.best_epoch,
-					 r.stopped_early ? "true" : "false",
-					 JNUM(r.final_train_loss), JNUM(r.best_val_loss),
-					 JNUM(val_mse_log), JNUM(overlap), last_week_n,
-					 JNUM(active_mse_log), JNUM(active_overlap));
+					 r->train_windows, r->validation_windows, r->train.epochs_run,
+					 r->train.best_epoch, r->train.stopped_early ? "true" : "false",
+					 JNUM(r->train.final_train_loss), JNUM(r->train.best_val_loss),
+					 JNUM(r->val_mse_log1p), JNUM(r->val_overlap_at_50),
+					 r->val_last_week_tracks, JNUM(r->active_val_mse_log1p),
+					 JNUM(r->active_val_overlap_at_50));
 #undef JNUM
-	values[0] = PointerGetDatum(blob);
-	values[1] = jsonb_from_text(&sn);
-	values[2] = jsonb_from_text(&sm);
+	return jsonb_from_text(&sm);
+}
+
+/*
+ * lstm_fit(raw float8[][][], next_score float8[], target_week int[],
+ *          age float8[], hidden, layers, epochs, batch_size, learning_rate,
+ *          dropout, patience, validation_weeks, seed, weighted,
+ *          active_weights bytea, active_mean float8[], active_std float8[],
+ *          active_target_mean float8, active_target_std float8,
+ *          OUT weights bytea, OUT normalisation jsonb, OUT metrics jsonb)
+ *
+ * The numerics are pz_lstm_fit (src/core/lstm_fit.c); its buffer for the
+ * windows' features is palloc'd here, outside pozytywka.core_memory_limit,
+ * as the input arrays are.
+ */
+Datum
+pz_lstm_fn_fit(PG_FUNCTION_ARGS)
+{
+	pz_lstm_fit_input in;
+	pz_lstm_fit_opts o;
+	pz_lstm_fit_active act;
+	pz_lstm_fit_result r;
+	double	   *buf;
+	char		reason[PZ_ERRMSG_LEN];
+	pz_status	st;
+	TupleDesc	tupdesc;
+	Datum		values[3];
+	bool		nulls[3] = {false, false, false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "lstm_fit must return a composite");
+	tupdesc = BlessTupleDesc(tupdesc);
+
+	/* every argument is checked before the core allocates anything */
+	need_arg(fcinfo, 0, "training windows");
+	need_arg(fcinfo, 1, "targets");
+	need_arg(fcinfo, 2, "target weeks");
+	need_arg(fcinfo, 3, "track ages");
+	fit_opts_args(fcinfo, &o);
+	fit_input_args(fcinfo, &in);
+	fit_active_args(fcinfo, &o, &act);
+	buf = palloc_extended(sizeof(double) * Max(pz_lstm_fit_buffer_len(in.n, in.T), 1),
+						  MCXT_ALLOC_HUGE);
+
+	st = pz_lstm_fit(&in, &o, buf, &r, reason);
+	if (st != PZ_OK)
+		pz_report(st, reason);
+	pfree(buf);
+
+	values[0] = PointerGetDatum(model_blob_and_free(r.model));
+	values[1] = fit_normalisation_jsonb(&r, in.T);
+	values[2] = fit_metrics_jsonb(&r);
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 
@@ -1115,7 +875,8 @@ pz_lstm_fn_apply(PG_FUNCTION_ARGS)
 		int			b = Min(chunk, n - first);
 
 		pz_lstm_features(b, T, raw + (size_t) first * T * PZ_LSTM_NRAW, age + first, x, level);
-		st = predict_scores(m, b, T, x, true, level, mean, std, tmean, tstd, out + first, reason);
+		st = pz_lstm_predict_scores(m, b, T, x, 1, level, mean, std, tmean, tstd,
+									out + first, &pz_pg_cancel, reason);
 	}
 	pz_lstm_free(m);
 	if (st != PZ_OK)

@@ -127,8 +127,8 @@ pz_pooled_ar_forecast(PG_FUNCTION_ARGS)
 		predict[i] = !mask_nulls[i] && DatumGetBool(mask_elems[i]);
 	out = palloc(sizeof(double) * Max(m, 1));
 
-	st = pooled_ar_fit_predict(Y, m, H, predict, &opts, &pz_pg_cancel, out,
-							   &report, reason);
+	st = pz_pooled_ar_fit_predict(Y, m, H, predict, &opts, &pz_pg_cancel, out,
+								  &report, reason);
 	pz_report(st, reason);
 
 	res = palloc(sizeof(Datum) * Max(m, 1));

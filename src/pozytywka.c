@@ -16,9 +16,11 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 
+#include "lstm_kern.h"
+
 PG_MODULE_MAGIC;
 
-void		_PG_init(void);
+extern PGDLLEXPORT void _PG_init(void);
 
 /*
  * The core polls this between iterations.  It only reads the flags that
@@ -115,6 +117,28 @@ pz_core_memory_xact_end(XactEvent event, void *arg)
 	}
 }
 
+/*
+ * pozytywka.lstm_kernel: the widest SIMD kernels LSTM training and
+ * prediction may use (src/core/lstm_kern.h).  Results differ between kernel
+ * sets by rounding only; a narrower set reproduces a model trained on a
+ * machine without AVX2 or AVX-512, or times the portable code.
+ */
+static int	pz_lstm_kernel = PZ_LSTM_KERN_AUTO;
+
+static const struct config_enum_entry pz_lstm_kernel_options[] = {
+	{"auto", PZ_LSTM_KERN_AUTO, false},
+	{"generic", PZ_LSTM_KERN_GENERIC, false},
+	{"avx2", PZ_LSTM_KERN_AVX2, false},
+	{"avx512", PZ_LSTM_KERN_AVX512, false},
+	{NULL, 0, false}
+};
+
+static void
+pz_lstm_kernel_assign(int newval, void *extra)
+{
+	pz_lstm_kern_set_cap((pz_lstm_kern_cap) newval);
+}
+
 void
 _PG_init(void)
 {
@@ -131,6 +155,13 @@ _PG_init(void)
 							-1, -1, MAX_KILOBYTES,
 							PGC_USERSET, GUC_UNIT_KB,
 							NULL, NULL, NULL);
+	DefineCustomEnumVariable("pozytywka.lstm_kernel",
+							 "Widest SIMD kernels the LSTM may use: auto, generic, avx2 or avx512.",
+							 "auto takes the widest the CPU runs; a wider choice than the CPU has takes the widest it has.  Results differ between kernels by rounding only.",
+							 &pz_lstm_kernel,
+							 PZ_LSTM_KERN_AUTO, pz_lstm_kernel_options,
+							 PGC_USERSET, 0,
+							 NULL, pz_lstm_kernel_assign, NULL);
 	MarkGUCPrefixReserved("pozytywka");
 	pz_set_allocator(&pz_pg_allocator);
 	RegisterXactCallback(pz_core_memory_xact_end, NULL);

@@ -14,6 +14,28 @@
 
 #include "pz_common.h"
 
+/*
+ * The module is built with -fvisibility=hidden and -DPGDLLEXPORT=default
+ * visibility (Makefile), so that it exports only what PostgreSQL looks up:
+ * Pg_magic_func, _PG_init and the SQL entry points with their pg_finfo_*.
+ * PostgreSQL 16 declares both the entry point and its info function
+ * PGDLLEXPORT in PG_FUNCTION_INFO_V1; 15 declares only the info function,
+ * so redefine the macro as 16 has it.
+ */
+#if PG_VERSION_NUM < 160000
+#undef PG_FUNCTION_INFO_V1
+#define PG_FUNCTION_INFO_V1(funcname) \
+extern PGDLLEXPORT Datum funcname(PG_FUNCTION_ARGS); \
+extern PGDLLEXPORT const Pg_finfo_record * CppConcat(pg_finfo_,funcname)(void); \
+const Pg_finfo_record * \
+CppConcat(pg_finfo_,funcname) (void) \
+{ \
+	static const Pg_finfo_record my_finfo = { 1 }; \
+	return &my_finfo; \
+} \
+extern int no_such_variable
+#endif
+
 /* Reports a pending query cancel or statement_timeout to the core. */
 extern pz_cancel pz_pg_cancel;
 

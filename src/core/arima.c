@@ -175,13 +175,13 @@ arima_min_root(const double *c, int k, double sgn)
 }
 
 double
-arima_ar_min_root(const double *ar, int p)
+pz_arima_ar_min_root(const double *ar, int p)
 {
 	return arima_min_root(ar, p, -1.0);
 }
 
 double
-arima_ma_min_root(const double *ma, int q)
+pz_arima_ma_min_root(const double *ma, int q)
 {
 	return arima_min_root(ma, q, 1.0);
 }
@@ -1051,7 +1051,7 @@ arima_minimise_nm(arima_ctx *c, double *par, double *fval)
  * ------------------------------------------------------------------------ */
 
 void
-arima_set_ic(arima_model *m)
+pz_arima_set_ic(arima_model *m)
 {
 	int			npar = m->p + m->q + (m->has_const ? 1 : 0) + 1;
 	double		nst = m->nobs;
@@ -1114,8 +1114,8 @@ check_order(int p, int d, int q, int has_const, char *errmsg)
 }
 
 pz_status
-arima_loglik(const arima_model *m, const double *y, int n, int flags,
-			 double *loglik, double *sigma2, char *errmsg)
+pz_arima_loglik(const arima_model *m, const double *y, int n, int flags,
+				double *loglik, double *sigma2, char *errmsg)
 {
 	pz_status	st;
 	double	   *w;
@@ -1237,7 +1237,7 @@ arima_fit_core(const double *x, int m, int p, int q, int conc, int thorough,
 		c.css = 0;
 		if (arima_invpartrans(p, css_par, par))
 		{
-			double		r = arima_ma_min_root(css_par + p, q);
+			double		r = pz_arima_ma_min_root(css_par + p, q);
 
 			memcpy(par + p, css_par + p, sizeof(double) * q);
 			/* a wild CSS MA (far outside invertibility) is a poor start */
@@ -1289,11 +1289,11 @@ arima_fit_core(const double *x, int m, int p, int q, int conc, int thorough,
 							th2[ARIMA_MAX_PQ];
 
 				arima_unpack(&c, par, ph2, th2);
-				if (arima_ar_min_root(ph2, p) < 1.05)
+				if (pz_arima_ar_min_root(ph2, p) < 1.05)
 					suspicious = 1;
 				else if (q > 0)
 				{
-					double		mr = arima_ma_min_root(th2, q);
+					double		mr = pz_arima_ma_min_root(th2, q);
 
 					if (mr < 1.05 && mr > 1.0 / 1.05)
 						suspicious = 1;
@@ -1422,12 +1422,12 @@ cancelled:
 	return PZ_ECANCELLED;
 }
 
-/* internal entry used by arima_auto: w is differenced, unscaled */
+/* internal entry used by pz_arima_auto: w is differenced, unscaled */
 pz_status
-arima_fit_diffed(const double *w, int m, int p, int d, int q,
-				 int include_const, double scale, int thorough,
-				 const pz_cancel *cancel, double *work, arima_model *out,
-				 char *errmsg)
+pz_arima_fit_diffed(const double *w, int m, int p, int d, int q,
+					int include_const, double scale, int thorough,
+					const pz_cancel *cancel, double *work, arima_model *out,
+					char *errmsg)
 {
 	double	   *xs = work + 4 * m;
 	pz_status	st;
@@ -1450,7 +1450,7 @@ arima_fit_diffed(const double *w, int m, int p, int d, int q,
 	mm.sigma2 *= scale * scale;
 	mm.loglik -= m * log(scale);
 	mm.method = ARIMA_METHOD_ML;
-	arima_set_ic(&mm);
+	pz_arima_set_ic(&mm);
 	*out = mm;
 	return PZ_OK;
 }
@@ -1458,7 +1458,7 @@ arima_fit_diffed(const double *w, int m, int p, int d, int q,
 /* scale of the differenced series: RMS about the mean */
 
 double
-arima_scale(const double *w, int m)
+pz_arima_scale(const double *w, int m)
 {
 	double		mean = 0.0,
 				ss = 0.0;
@@ -1480,8 +1480,8 @@ arima_scale(const double *w, int m)
 }
 
 pz_status
-arima_fit(const double *y, int n, int p, int d, int q, int include_const,
-		  const pz_cancel *cancel, arima_model *out, char *errmsg)
+pz_arima_fit_model(const double *y, int n, int p, int d, int q, int include_const,
+				   const pz_cancel *cancel, arima_model *out, char *errmsg)
 {
 	pz_status	st;
 	double	   *buf;
@@ -1520,21 +1520,21 @@ arima_fit(const double *y, int n, int p, int d, int q, int include_const,
 		set_err(errmsg, "the (differenced) series is constant: ARIMA cannot be fitted%s", "");
 		return PZ_EINVAL;
 	}
-	st = arima_fit_diffed(buf, m, p, d, q, include_const, arima_scale(buf, m),
-						  1, cancel, buf + m, out, errmsg);
+	st = pz_arima_fit_diffed(buf, m, p, d, q, include_const, pz_arima_scale(buf, m),
+							 1, cancel, buf + m, out, errmsg);
 	pz_free(buf);
 	return st;
 }
 
 double
-arima_normal_quantile(double level)
+pz_arima_normal_quantile(double level)
 {
 	return gsl_cdf_ugaussian_Pinv(0.5 + level / 2.0);
 }
 
 pz_status
-arima_forecast(const arima_model *m, const double *y, int n, int h,
-			   double *mean, double *se, char *errmsg)
+pz_arima_forecast_model(const arima_model *m, const double *y, int n, int h,
+						double *mean, double *se, char *errmsg)
 {
 	pz_status	st;
 	double	   *w;

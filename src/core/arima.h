@@ -71,7 +71,7 @@ typedef struct arima_model
 	arima_method method;
 } arima_model;
 
-/* Flags for arima_loglik */
+/* Flags for pz_arima_loglik */
 #define ARIMA_LL_RCOMPAT	1	/* skip obs with prediction variance >= 1e4 as R */
 
 /*
@@ -79,8 +79,8 @@ typedef struct arima_model
  * p, d, q, has_const taken from *m; mu is used as given, not estimated) on y.
  * Returns the loglik and sigma2 as R would report them for these values.
  */
-pz_status	arima_loglik(const arima_model *m, const double *y, int n, int flags,
-						 double *loglik, double *sigma2, char *errmsg);
+pz_status	pz_arima_loglik(const arima_model *m, const double *y, int n, int flags,
+							double *loglik, double *sigma2, char *errmsg);
 
 /*
  * Fit ARIMA(p,d,q) by exact ML with CSS starting values (R's "CSS-ML").
@@ -88,22 +88,22 @@ pz_status	arima_loglik(const arima_model *m, const double *y, int n, int flags,
  * Returns PZ_EINVAL for bad orders / too short series, PZ_ENOCONV or
  * PZ_ENUMERIC when no usable fit is found.
  */
-pz_status	arima_fit(const double *y, int n, int p, int d, int q,
-					  int include_const, const pz_cancel *cancel,
-					  arima_model *out, char *errmsg);
+pz_status	pz_arima_fit_model(const double *y, int n, int p, int d, int q,
+							   int include_const, const pz_cancel *cancel,
+							   arima_model *out, char *errmsg);
 
 /*
  * h-step forecasts of y beyond its end: mean[h] and standard errors se[h]
  * (se may be NULL).  Uses the Kalman filter's final state, as R's
  * predict.Arima does.
  */
-pz_status	arima_forecast(const arima_model *m, const double *y, int n, int h,
-						   double *mean, double *se, char *errmsg);
+pz_status	pz_arima_forecast_model(const arima_model *m, const double *y, int n, int h,
+									double *mean, double *se, char *errmsg);
 
 /* Prediction interval half-width multiplier for a two-sided level in (0,1). */
-double		arima_normal_quantile(double level);
+double		pz_arima_normal_quantile(double level);
 
-/* Options for automatic selection (arima_auto_opts_default fills defaults). */
+/* Options for automatic selection (pz_arima_auto_opts_default fills defaults). */
 typedef struct arima_auto_opts
 {
 	int			max_p;			/* 5 */
@@ -116,28 +116,28 @@ typedef struct arima_auto_opts
 	double		kpss_alpha;		/* 0.05 */
 } arima_auto_opts;
 
-void		arima_auto_opts_default(arima_auto_opts *opts);
+void		pz_arima_auto_opts_default(arima_auto_opts *opts);
 
 /*
  * Automatic order selection (Hyndman & Khandakar 2008, stepwise, AICc).
  * Always returns a model for any finite series with n >= 1 (fall-backs are
  * flagged in out->method), except on bad arguments or cancellation.
  */
-pz_status	arima_auto(const double *y, int n, const arima_auto_opts *opts,
-					   const pz_cancel *cancel, arima_model *out, char *errmsg);
+pz_status	pz_arima_auto(const double *y, int n, const arima_auto_opts *opts,
+						  const pz_cancel *cancel, arima_model *out, char *errmsg);
 
 /* Number of differences suggested by repeated KPSS level tests. */
-int			arima_ndiffs(const double *y, int n, double alpha, int max_d);
+int			pz_arima_ndiffs(const double *y, int n, double alpha, int max_d);
 
 /* KPSS level-stationarity statistic with Bartlett lag trunc(3*sqrt(n)/13). */
-double		arima_kpss_stat(const double *y, int n);
+double		pz_arima_kpss_stat(const double *y, int n);
 
 /* Fill aic/aicc/bic/npar/nobs from loglik as forecast::Arima does. */
-void		arima_set_ic(arima_model *m);
+void		pz_arima_set_ic(arima_model *m);
 
 /* Smallest root modulus of the AR / MA polynomial (+Inf if degree 0). */
-double		arima_ar_min_root(const double *ar, int p);
-double		arima_ma_min_root(const double *ma, int q);
+double		pz_arima_ar_min_root(const double *ar, int p);
+double		pz_arima_ma_min_root(const double *ma, int q);
 
 /*
  * Internal (used by arima_auto.c): fit on an already differenced series w
@@ -146,10 +146,10 @@ double		arima_ma_min_root(const double *ma, int q);
  * candidate of the automatic search (looser tolerance, restarts only when
  * the first optimum looks doubtful); 2 = as 0 with the tight tolerance.
  */
-pz_status	arima_fit_diffed(const double *w, int m, int p, int d, int q,
-							 int include_const, double scale, int thorough,
-							 const pz_cancel *cancel, double *work,
-							 arima_model *out, char *errmsg);
-double		arima_scale(const double *w, int m);
+pz_status	pz_arima_fit_diffed(const double *w, int m, int p, int d, int q,
+								int include_const, double scale, int thorough,
+								const pz_cancel *cancel, double *work,
+								arima_model *out, char *errmsg);
+double		pz_arima_scale(const double *w, int m);
 
 #endif							/* PZ_ARIMA_H */

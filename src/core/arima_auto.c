@@ -29,7 +29,7 @@
 #define AUTO_MAX_MODELS 94
 
 void
-arima_auto_opts_default(arima_auto_opts *opts)
+pz_arima_auto_opts_default(arima_auto_opts *opts)
 {
 	opts->max_p = 5;
 	opts->max_q = 5;
@@ -51,7 +51,7 @@ series_is_constant(const double *y, int n)
 }
 
 double
-arima_kpss_stat(const double *y, int n)
+pz_arima_kpss_stat(const double *y, int n)
 {
 	double		mean = 0.0,
 				s2 = 0.0,
@@ -109,7 +109,7 @@ kpss_pvalue(double stat)
 }
 
 int
-arima_ndiffs(const double *y, int n, double alpha, int max_d)
+pz_arima_ndiffs(const double *y, int n, double alpha, int max_d)
 {
 	double	   *x;
 	int			d = 0;
@@ -122,7 +122,7 @@ arima_ndiffs(const double *y, int n, double alpha, int max_d)
 	if (x == NULL)
 		return 0;
 	memcpy(x, y, sizeof(double) * n);
-	st = arima_kpss_stat(x, len);
+	st = pz_arima_kpss_stat(x, len);
 	while (isfinite(st) && kpss_pvalue(st) < alpha && d < max_d && len > 2)
 	{
 		d++;
@@ -131,7 +131,7 @@ arima_ndiffs(const double *y, int n, double alpha, int max_d)
 		len--;
 		if (series_is_constant(x, len))
 			break;
-		st = arima_kpss_stat(x, len);
+		st = pz_arima_kpss_stat(x, len);
 	}
 	pz_free(x);
 	return d;
@@ -181,8 +181,8 @@ auto_try(auto_state *s, int p, int q, int c, int *improved)
 	s->ntried++;
 	if (s->m - (p + q + c) < 2)
 		return INFINITY;
-	st = arima_fit_diffed(s->w, s->m, p, s->d, q, c, s->scale, 0, s->cancel,
-						  s->work, &mm, err);
+	st = pz_arima_fit_diffed(s->w, s->m, p, s->d, q, c, s->scale, 0, s->cancel,
+							 s->work, &mm, err);
 	if (st == PZ_ECANCELLED)
 	{
 		s->cancelled = 1;
@@ -196,14 +196,14 @@ auto_try(auto_state *s, int p, int q, int c, int *improved)
 	/* reject near-unit roots as forecast::auto.arima does */
 	if (p > 0)
 	{
-		double		r = arima_ar_min_root(mm.ar, p);
+		double		r = pz_arima_ar_min_root(mm.ar, p);
 
 		if (r < 0.0 || r < 1.01)
 			return INFINITY;
 	}
 	if (q > 0)
 	{
-		double		r = arima_ma_min_root(mm.ma, q);
+		double		r = pz_arima_ma_min_root(mm.ma, q);
 
 		if (r < 0.0 || r < 1.01)
 			return INFINITY;
@@ -267,8 +267,8 @@ auto_fallback(const double *y, int n, int d, int drift_from_diff,
 }
 
 pz_status
-arima_auto(const double *y, int n, const arima_auto_opts *opts,
-		   const pz_cancel *cancel, arima_model *out, char *errmsg)
+pz_arima_auto(const double *y, int n, const arima_auto_opts *opts,
+			  const pz_cancel *cancel, arima_model *out, char *errmsg)
 {
 	arima_auto_opts o;
 	auto_state	s;
@@ -288,7 +288,7 @@ arima_auto(const double *y, int n, const arima_auto_opts *opts,
 	if (opts)
 		o = *opts;
 	else
-		arima_auto_opts_default(&o);
+		pz_arima_auto_opts_default(&o);
 	if (y == NULL || n < 1)
 	{
 		if (errmsg)
@@ -330,7 +330,7 @@ arima_auto(const double *y, int n, const arima_auto_opts *opts,
 		return PZ_OK;
 	}
 
-	d = (o.d >= 0) ? o.d : arima_ndiffs(y, n, o.kpss_alpha, o.max_d);
+	d = (o.d >= 0) ? o.d : pz_arima_ndiffs(y, n, o.kpss_alpha, o.max_d);
 	while (d > 0 && n - d < 3)
 		d--;
 
@@ -370,7 +370,7 @@ arima_auto(const double *y, int n, const arima_auto_opts *opts,
 		pz_free(buf);
 		return PZ_OK;
 	}
-	s.scale = arima_scale(buf, s.m);
+	s.scale = pz_arima_scale(buf, s.m);
 
 	max_p = o.max_p < n / 3 ? o.max_p : n / 3;
 	max_q = o.max_q < n / 3 ? o.max_q : n / 3;
@@ -476,9 +476,9 @@ arima_auto(const double *y, int n, const arima_auto_opts *opts,
 		char		err[PZ_ERRMSG_LEN];
 		pz_status	st;
 
-		st = arima_fit_diffed(s.w, s.m, s.best.p, d, s.best.q,
-							  s.best.has_const, s.scale, 2, cancel, s.work,
-							  &pm, err);
+		st = pz_arima_fit_diffed(s.w, s.m, s.best.p, d, s.best.q,
+								 s.best.has_const, s.scale, 2, cancel, s.work,
+								 &pm, err);
 		if (st == PZ_ECANCELLED)
 		{
 			pz_free(buf);

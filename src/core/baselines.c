@@ -4,7 +4,7 @@
 #include "baselines.h"
 
 double
-baseline_mean_last(const double *y, int n, int k)
+pz_baseline_mean_last(const double *y, int n, int k)
 {
 	int			m = k < n ? k : n;
 	double		sum = 0.0;
@@ -15,7 +15,7 @@ baseline_mean_last(const double *y, int n, int k)
 }
 
 double
-baseline_ewma(const double *y, int n, double alpha)
+pz_baseline_ewma(const double *y, int n, double alpha)
 {
 	double		s = y[0];
 
@@ -25,7 +25,7 @@ baseline_ewma(const double *y, int n, double alpha)
 }
 
 double
-baseline_trend(const double *y, int n, int k)
+pz_baseline_trend(const double *y, int n, int k)
 {
 	int			m = k < n ? k : n;
 	const double *w = y + (n - m);

@@ -28,7 +28,7 @@ demogen_hash(uint64_t seed, uint64_t tag, uint64_t i)
 }
 
 void
-demogen_rng_seed(demogen_rng *r, uint64_t seed, uint64_t stream)
+pz_demogen_rng_seed(demogen_rng *r, uint64_t seed, uint64_t stream)
 {
 	pz_rng_seed(r, seed ^ (stream * UINT64_C(0xA0761D6478BD642F)));
 }
@@ -41,7 +41,7 @@ uniform_pos(demogen_rng *r)
 }
 
 double
-demogen_rng_normal(demogen_rng *r)
+pz_demogen_rng_normal(demogen_rng *r)
 {
 	/* Box-Muller; one of the pair is discarded to keep the stream simple */
 	double		u1 = uniform_pos(r);
@@ -51,7 +51,7 @@ demogen_rng_normal(demogen_rng *r)
 }
 
 int64_t
-demogen_rng_poisson(demogen_rng *r, double lambda)
+pz_demogen_rng_poisson(demogen_rng *r, double lambda)
 {
 	if (!(lambda > 0.0))
 		return 0;
@@ -185,7 +185,7 @@ struct demogen_world
 	double	   *artist_level;	/* artist effect (log scale) */
 	double	   *user_cum;		/* cumulative user activity, for sampling */
 	unsigned char *user_premium;
-	/* the per-track components, kept for demogen_expected_next() */
+	/* the per-track components, kept for pz_demogen_expected_next() */
 	double	   *base,
 			   *hype,
 			   *rho,
@@ -202,13 +202,13 @@ struct demogen_world
 };
 
 int
-demogen_n_weeks(const demogen_world *w)
+pz_demogen_n_weeks(const demogen_world *w)
 {
 	return w->nw;
 }
 
 double
-demogen_intensity(const demogen_world *w, int track, int week)
+pz_demogen_intensity(const demogen_world *w, int track, int week)
 {
 	if (track < 0 || track >= w->p.tracks || week < 0 || week >= w->nw)
 		return 0.0;
@@ -216,13 +216,13 @@ demogen_intensity(const demogen_world *w, int track, int week)
 }
 
 const demogen_track *
-demogen_track_info(const demogen_world *w, int i)
+pz_demogen_track_info(const demogen_world *w, int i)
 {
 	return (i >= 0 && i < w->p.tracks) ? &w->tr[i] : NULL;
 }
 
 pz_status
-demogen_check_params(const demogen_params *p, char *errmsg)
+pz_demogen_check_params(const demogen_params *p, char *errmsg)
 {
 	int			nw;
 
@@ -286,7 +286,7 @@ demogen_check_params(const demogen_params *p, char *errmsg)
 }
 
 void
-demogen_world_free(demogen_world *w)
+pz_demogen_world_free(demogen_world *w)
 {
 	if (w == NULL)
 		return;
@@ -386,12 +386,12 @@ static double
 track_level_raw(const double *artist_level, int artist, double appeal,
 				demogen_rng *r)
 {
-	return artist_level[artist] + 0.4 * appeal + 0.6 * demogen_rng_normal(r);
+	return artist_level[artist] + 0.4 * appeal + 0.6 * pz_demogen_rng_normal(r);
 }
 
 pz_status
-demogen_world_create(const demogen_params *p, demogen_world **out,
-					 const pz_cancel *cancel, char *errmsg)
+pz_demogen_world_create(const demogen_params *p, demogen_world **out,
+						const pz_cancel *cancel, char *errmsg)
 {
 	demogen_world *w;
 	demogen_rng r;
@@ -421,7 +421,7 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 
 	*out = NULL;
 	errmsg[0] = '\0';
-	st = demogen_check_params(p, errmsg);
+	st = pz_demogen_check_params(p, errmsg);
 	if (st != PZ_OK)
 		return st;
 	T = p->tracks;
@@ -458,19 +458,19 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 		!w->norm || !artist_w || !drift)
 		goto nomem;
 
-	demogen_rng_seed(&r, p->seed, 0);
+	pz_demogen_rng_seed(&r, p->seed, 0);
 
 	/* artists: a log-normal popularity level; more popular artists also have more tracks */
 	for (int j = 0; j < A; j++)
 	{
-		w->artist_level[j] = 0.7 * demogen_rng_normal(&r);
+		w->artist_level[j] = 0.7 * pz_demogen_rng_normal(&r);
 		artist_w[j] = exp(0.6 * w->artist_level[j]) + (j > 0 ? artist_w[j - 1] : 0.0);
 	}
 
 	/* users: activity is log-normal (a few heavy listeners), 30% premium */
 	for (int u = 0; u < U; u++)
 	{
-		double		act = exp(0.8 * demogen_rng_normal(&r));
+		double		act = exp(0.8 * pz_demogen_rng_normal(&r));
 
 		w->user_cum[u] = act + (u > 0 ? w->user_cum[u - 1] : 0.0);
 		w->user_premium[u] = pz_rng_uniform(&r) < DG_PREMIUM_SHARE;
@@ -506,21 +506,21 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 		week = -10 + (int) (pz_rng_uniform(&r) * (p->weeks + 10));
 		if (week >= p->weeks)
 			week = p->weeks - 1;
-		common = 0.4 * demogen_rng_normal(&r);
+		common = 0.4 * pz_demogen_rng_normal(&r);
 		for (int k = 0; k < size && i < n_new; k++, i++)
 		{
 			demogen_track *t = &w->tr[i];
 
 			t->artist = lo;
-			t->appeal = demogen_rng_normal(&r);
+			t->appeal = pz_demogen_rng_normal(&r);
 			rel_week[i] = week;
 			base[i] = track_level_raw(w->artist_level, lo, t->appeal, &r) - 0.3;
 			/* the lead single carries the album; later album tracks less */
 			hype[i] = exp(2.8 + 0.7 * w->artist_level[lo] + common +
 						  (size > 1 ? (k == 0 ? 0.5 : -0.3 - 0.05 * k) : 0.0) +
-						  0.5 * demogen_rng_normal(&r));
+						  0.5 * pz_demogen_rng_normal(&r));
 			rho[i] = 1.5 + pz_rng_uniform(&r);	/* alpha */
-			tau[i] = exp(log(0.8) + 0.3 * demogen_rng_normal(&r));	/* theta */
+			tau[i] = exp(log(0.8) + 0.3 * pz_demogen_rng_normal(&r));	/* theta */
 			t->release_day = p->start_day + 7 * week;	/* its Monday */
 			t->release_precision = 0;
 		}
@@ -548,7 +548,7 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 				hi = mid;
 		}
 		t->artist = lo;
-		t->appeal = demogen_rng_normal(&r);
+		t->appeal = pz_demogen_rng_normal(&r);
 		rel_week[i] = -1000;
 		base[i] = track_level_raw(w->artist_level, lo, t->appeal, &r) - 0.04 * age_years;
 		rho[i] = 1.0;
@@ -571,7 +571,7 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 		if (pz_rng_uniform(&r) < DG_HOLIDAY_SHARE / (1.0 - DG_NEW_SHARE))
 		{
 			t->holiday = 1;
-			holiday_x[i] = exp(2.8 + 0.5 * demogen_rng_normal(&r));
+			holiday_x[i] = exp(2.8 + 0.5 * pz_demogen_rng_normal(&r));
 		}
 	}
 
@@ -581,36 +581,36 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 		demogen_track *t = &w->tr[i];
 		double		q = t->appeal;
 
-		t->p_skip = logistic(-1.4 - 0.7 * q + 0.3 * demogen_rng_normal(&r));
-		t->p_like = logistic(-3.0 + 0.6 * q + 0.3 * demogen_rng_normal(&r));
-		t->duration_ms = (int) clamp(exp(log(205000.0) + 0.25 * demogen_rng_normal(&r)),
+		t->p_skip = logistic(-1.4 - 0.7 * q + 0.3 * pz_demogen_rng_normal(&r));
+		t->p_like = logistic(-3.0 + 0.6 * q + 0.3 * pz_demogen_rng_normal(&r));
+		t->duration_ms = (int) clamp(exp(log(205000.0) + 0.25 * pz_demogen_rng_normal(&r)),
 									 45000.0, 900000.0);
 		t->explicit_ = pz_rng_uniform(&r) < 0.2;
-		t->danceability = clamp(0.58 + 0.06 * q + 0.15 * demogen_rng_normal(&r), 0.05, 0.99);
-		t->energy = clamp(0.62 + 0.05 * q + 0.18 * demogen_rng_normal(&r), 0.01, 1.0);
-		t->loudness = clamp(-7.0 + 3.0 * demogen_rng_normal(&r), -35.0, 0.0);
-		t->speechiness = clamp(exp(log(0.06) + 0.8 * demogen_rng_normal(&r)), 0.02, 0.95);
-		t->acousticness = clamp(0.25 + 0.25 * demogen_rng_normal(&r), 0.0, 0.99);
+		t->danceability = clamp(0.58 + 0.06 * q + 0.15 * pz_demogen_rng_normal(&r), 0.05, 0.99);
+		t->energy = clamp(0.62 + 0.05 * q + 0.18 * pz_demogen_rng_normal(&r), 0.01, 1.0);
+		t->loudness = clamp(-7.0 + 3.0 * pz_demogen_rng_normal(&r), -35.0, 0.0);
+		t->speechiness = clamp(exp(log(0.06) + 0.8 * pz_demogen_rng_normal(&r)), 0.02, 0.95);
+		t->acousticness = clamp(0.25 + 0.25 * pz_demogen_rng_normal(&r), 0.0, 0.99);
 		t->instrumentalness = pz_rng_uniform(&r) < 0.8 ? 0.0 :
-			clamp(0.3 * pz_rng_uniform(&r) + 0.2 * demogen_rng_normal(&r), 0.0, 0.98);
-		t->liveness = clamp(exp(log(0.15) + 0.5 * demogen_rng_normal(&r)), 0.02, 0.99);
-		t->valence = clamp(0.5 + 0.08 * q + 0.22 * demogen_rng_normal(&r), 0.02, 0.99);
-		t->tempo = clamp(120.0 + 28.0 * demogen_rng_normal(&r), 55.0, 220.0);
+			clamp(0.3 * pz_rng_uniform(&r) + 0.2 * pz_demogen_rng_normal(&r), 0.0, 0.98);
+		t->liveness = clamp(exp(log(0.15) + 0.5 * pz_demogen_rng_normal(&r)), 0.02, 0.99);
+		t->valence = clamp(0.5 + 0.08 * q + 0.22 * pz_demogen_rng_normal(&r), 0.02, 0.99);
+		t->tempo = clamp(120.0 + 28.0 * pz_demogen_rng_normal(&r), 55.0, 220.0);
 		t->key = (int) (pz_rng_uniform(&r) * 12);
 		if (pz_rng_uniform(&r) < DG_RISER_SHARE)
 		{
-			riser[i] = exp(1.5 + 0.4 * demogen_rng_normal(&r));
+			riser[i] = exp(1.5 + 0.4 * pz_demogen_rng_normal(&r));
 			riser_t0[i] = -5.0 + pz_rng_uniform(&r) * (nw + 10);
 			riser_s[i] = 2.0 + 3.0 * pz_rng_uniform(&r);
 		}
 		drift[i] = DG_DRIFT_SD / sqrt(1.0 - DG_DRIFT_PHI * DG_DRIFT_PHI) *
-			demogen_rng_normal(&r);
+			pz_demogen_rng_normal(&r);
 	}
 
 	/* viral jumps: sudden, then reverting within a couple of weeks */
 	for (int t = 0; t < nw; t++)
 	{
-		int64_t		k = demogen_rng_poisson(&r, DG_VIRAL_RATE);
+		int64_t		k = pz_demogen_rng_poisson(&r, DG_VIRAL_RATE);
 
 		for (int64_t v = 0; v < k; v++)
 		{
@@ -626,7 +626,7 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 			}
 			virals[n_viral].track = (int) (pz_rng_uniform(&r) * T);
 			virals[n_viral].week = t;
-			virals[n_viral].size = exp(2.6 + 0.8 * demogen_rng_normal(&r));
+			virals[n_viral].size = exp(2.6 + 0.8 * pz_demogen_rng_normal(&r));
 			virals[n_viral].tau = 0.6 + 0.9 * pz_rng_uniform(&r);
 			n_viral++;
 			w->n_viral = n_viral;
@@ -663,10 +663,10 @@ demogen_world_create(const demogen_params *p, demogen_world **out,
 		for (int i = 0; i < T; i++)
 		{
 			if (t > 0)
-				drift[i] = DG_DRIFT_PHI * drift[i] + DG_DRIFT_SD * demogen_rng_normal(&r);
+				drift[i] = DG_DRIFT_PHI * drift[i] + DG_DRIFT_SD * pz_demogen_rng_normal(&r);
 			w->drift[(size_t) t * T + i] = (float) drift[i];
 			lam[i] = raw_intensity(w, i, t,
-								   drift[i] + DG_WEEK_NOISE * demogen_rng_normal(&r), hol);
+								   drift[i] + DG_WEEK_NOISE * pz_demogen_rng_normal(&r), hol);
 		}
 		for (int v = 0; v < n_viral; v++)
 			if (virals[v].week <= t && lam[virals[v].track] > 0.0)
@@ -721,12 +721,12 @@ nomem:
 fail:
 	pz_free(artist_w);
 	pz_free(drift);
-	demogen_world_free(w);
+	pz_demogen_world_free(w);
 	return st;
 }
 
 pz_status
-demogen_expected_next(const demogen_world *w, int week, double *out, char *errmsg)
+pz_demogen_expected_next(const demogen_world *w, int week, double *out, char *errmsg)
 {
 	const int	T = w->p.tracks;
 	double		hol;
@@ -755,7 +755,7 @@ demogen_expected_next(const demogen_world *w, int week, double *out, char *errms
 /* ------------------------------------------------------------ the events */
 
 void
-demogen_events_free(demogen_events *e)
+pz_demogen_events_free(demogen_events *e)
 {
 	if (e == NULL)
 		return;
@@ -786,8 +786,8 @@ put_event(demogen_event *ev, size_t *n, int64_t ms, int32_t user, int32_t track,
 }
 
 pz_status
-demogen_week_events(const demogen_world *w, int week, demogen_events *out,
-					const pz_cancel *cancel, char *errmsg)
+pz_demogen_week_events(const demogen_world *w, int week, demogen_events *out,
+					   const pz_cancel *cancel, char *errmsg)
 {
 	const int	T = w->p.tracks;
 	const double *lam;
@@ -814,7 +814,7 @@ demogen_week_events(const demogen_world *w, int week, demogen_events *out,
 	days = week < w->p.weeks ? 7 : w->p.partial_days;
 	week_ms = (int64_t) days * 86400000;
 	lam = w->lambda + (size_t) week * T;
-	demogen_rng_seed(&r, w->p.seed, 1000 + (uint64_t) week);
+	pz_demogen_rng_seed(&r, w->p.seed, 1000 + (uint64_t) week);
 
 	/* Poisson counts on the latent intensity */
 	{
@@ -824,7 +824,7 @@ demogen_week_events(const demogen_world *w, int week, demogen_events *out,
 			goto nomem;
 		for (int i = 0; i < T; i++)
 		{
-			cnt[i] = demogen_rng_poisson(&r, lam[i]);
+			cnt[i] = pz_demogen_rng_poisson(&r, lam[i]);
 			P += cnt[i];
 		}
 		plays = pz_malloc(sizeof(int32_t) * (P > 0 ? P : 1));
@@ -1025,19 +1025,19 @@ make_id(uint64_t seed, uint64_t tag, int i, char *buf)
 }
 
 void
-demogen_track_id(const demogen_world *w, int i, char *buf)
+pz_demogen_track_id(const demogen_world *w, int i, char *buf)
 {
 	make_id(w->p.seed, 11, i, buf);
 }
 
 void
-demogen_artist_id(const demogen_world *w, int j, char *buf)
+pz_demogen_artist_id(const demogen_world *w, int j, char *buf)
 {
 	make_id(w->p.seed, 21, j, buf);
 }
 
 void
-demogen_track_name(const demogen_world *w, int i, char *buf)
+pz_demogen_track_name(const demogen_world *w, int i, char *buf)
 {
 	uint64_t	h = demogen_hash(w->p.seed, 31, (uint64_t) i);
 
@@ -1052,7 +1052,7 @@ demogen_track_name(const demogen_world *w, int i, char *buf)
 }
 
 void
-demogen_artist_name(const demogen_world *w, int j, char *buf)
+pz_demogen_artist_name(const demogen_world *w, int j, char *buf)
 {
 	uint64_t	h = demogen_hash(w->p.seed, 41, (uint64_t) j);
 
@@ -1066,13 +1066,13 @@ demogen_artist_name(const demogen_world *w, int j, char *buf)
 }
 
 int
-demogen_n_genres(void)
+pz_demogen_n_genres(void)
 {
 	return N_GENRES;
 }
 
 const char *
-demogen_genre(int g)
+pz_demogen_genre(int g)
 {
 	return (g >= 0 && g < N_GENRES) ? genres[g] : NULL;
 }
@@ -1103,13 +1103,13 @@ pick_genres(uint64_t h, int min_n, int genres_out[3])
 }
 
 int
-demogen_artist_genres(const demogen_world *w, int j, int genres_out[3])
+pz_demogen_artist_genres(const demogen_world *w, int j, int genres_out[3])
 {
 	return pick_genres(demogen_hash(w->p.seed, 51, (uint64_t) j), 1, genres_out);
 }
 
 void
-demogen_user_name(const demogen_world *w, int u, char *buf)
+pz_demogen_user_name(const demogen_world *w, int u, char *buf)
 {
 	uint64_t	h = demogen_hash(w->p.seed, 61, (uint64_t) u);
 
@@ -1119,7 +1119,7 @@ demogen_user_name(const demogen_world *w, int u, char *buf)
 }
 
 const char *
-demogen_user_city(const demogen_world *w, int u)
+pz_demogen_user_city(const demogen_world *w, int u)
 {
 	uint64_t	h = demogen_hash(w->p.seed, 71, (uint64_t) u);
 
@@ -1131,7 +1131,7 @@ demogen_user_city(const demogen_world *w, int u)
 }
 
 void
-demogen_user_street(const demogen_world *w, int u, char *buf)
+pz_demogen_user_street(const demogen_world *w, int u, char *buf)
 {
 	uint64_t	h = demogen_hash(w->p.seed, 81, (uint64_t) u);
 
@@ -1140,13 +1140,13 @@ demogen_user_street(const demogen_world *w, int u, char *buf)
 }
 
 int
-demogen_user_premium(const demogen_world *w, int u)
+pz_demogen_user_premium(const demogen_world *w, int u)
 {
 	return (u >= 0 && u < w->p.users) ? w->user_premium[u] : 0;
 }
 
 int
-demogen_user_genres(const demogen_world *w, int u, int genres_out[3])
+pz_demogen_user_genres(const demogen_world *w, int u, int genres_out[3])
 {
 	return pick_genres(demogen_hash(w->p.seed, 91, (uint64_t) u), 0, genres_out);
 }

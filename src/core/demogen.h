@@ -109,19 +109,19 @@ typedef struct demogen_track
 typedef struct demogen_world demogen_world;
 
 /* Check params; PZ_EINVAL / PZ_ENOMEM with a message when out of range. */
-extern pz_status demogen_check_params(const demogen_params *p, char *errmsg);
+extern pz_status pz_demogen_check_params(const demogen_params *p, char *errmsg);
 
 /* Build the catalogue and simulate every week's latent intensity. */
-extern pz_status demogen_world_create(const demogen_params *p,
-									  demogen_world **out,
-									  const pz_cancel *cancel, char *errmsg);
-extern void demogen_world_free(demogen_world *w);
+extern pz_status pz_demogen_world_create(const demogen_params *p,
+										 demogen_world **out,
+										 const pz_cancel *cancel, char *errmsg);
+extern void pz_demogen_world_free(demogen_world *w);
 
 /* Total weeks simulated: weeks + (partial_days > 0). */
-extern int	demogen_n_weeks(const demogen_world *w);
+extern int	pz_demogen_n_weeks(const demogen_world *w);
 
 /* Latent expected plays of track i in week t (for tests and diagnostics). */
-extern double demogen_intensity(const demogen_world *w, int track, int week);
+extern double pz_demogen_intensity(const demogen_world *w, int track, int week);
 
 /*
  * The best forecast of week+1's intensities from what is known at the end
@@ -130,43 +130,43 @@ extern double demogen_intensity(const demogen_world *w, int track, int week);
  * jump happens.  This is the learnable part of the dynamics: the ceiling
  * of a forecaster that knew every track's curve.  out has 'tracks' slots.
  */
-extern pz_status demogen_expected_next(const demogen_world *w, int week,
-									   double *out, char *errmsg);
+extern pz_status pz_demogen_expected_next(const demogen_world *w, int week,
+										  double *out, char *errmsg);
 
-extern const demogen_track *demogen_track_info(const demogen_world *w, int i);
+extern const demogen_track *pz_demogen_track_info(const demogen_world *w, int i);
 
 /*
  * The events of week 'week' (0-based; the last one is the partial week when
  * partial_days > 0), sorted by session and time.  out->ev is malloc'd: free
- * it with demogen_events_free().  Session ids are unique over all weeks.
+ * it with pz_demogen_events_free().  Session ids are unique over all weeks.
  */
-extern pz_status demogen_week_events(const demogen_world *w, int week,
-									 demogen_events *out,
-									 const pz_cancel *cancel, char *errmsg);
-extern void demogen_events_free(demogen_events *e);
+extern pz_status pz_demogen_week_events(const demogen_world *w, int week,
+										demogen_events *out,
+										const pz_cancel *cancel, char *errmsg);
+extern void pz_demogen_events_free(demogen_events *e);
 
 /* Catalogue strings, written NUL-terminated into buf (size >= DEMOGEN_NAME_LEN). */
-extern void demogen_track_id(const demogen_world *w, int i, char *buf);
-extern void demogen_artist_id(const demogen_world *w, int j, char *buf);
-extern void demogen_track_name(const demogen_world *w, int i, char *buf);
-extern void demogen_artist_name(const demogen_world *w, int j, char *buf);
-/* genres of artist j: returns how many (1..3), indices into demogen_genre() */
-extern int	demogen_artist_genres(const demogen_world *w, int j, int genres[3]);
-extern const char *demogen_genre(int g);
-extern int	demogen_n_genres(void);
-extern void demogen_user_name(const demogen_world *w, int u, char *buf);
-extern const char *demogen_user_city(const demogen_world *w, int u);
-extern void demogen_user_street(const demogen_world *w, int u, char *buf);
-extern int	demogen_user_premium(const demogen_world *w, int u);
+extern void pz_demogen_track_id(const demogen_world *w, int i, char *buf);
+extern void pz_demogen_artist_id(const demogen_world *w, int j, char *buf);
+extern void pz_demogen_track_name(const demogen_world *w, int i, char *buf);
+extern void pz_demogen_artist_name(const demogen_world *w, int j, char *buf);
+/* genres of artist j: returns how many (1..3), indices into pz_demogen_genre() */
+extern int	pz_demogen_artist_genres(const demogen_world *w, int j, int genres[3]);
+extern const char *pz_demogen_genre(int g);
+extern int	pz_demogen_n_genres(void);
+extern void pz_demogen_user_name(const demogen_world *w, int u, char *buf);
+extern const char *pz_demogen_user_city(const demogen_world *w, int u);
+extern void pz_demogen_user_street(const demogen_world *w, int u, char *buf);
+extern int	pz_demogen_user_premium(const demogen_world *w, int u);
 /* favourite genres of user u (0-based): returns how many (0..3) */
-extern int	demogen_user_genres(const demogen_world *w, int u, int genres[3]);
+extern int	pz_demogen_user_genres(const demogen_world *w, int u, int genres[3]);
 
 /* The seeded PRNG (xoshiro256**, seeded through splitmix64). */
 /* the project's xoshiro256** (pz_rng.h), one stream per (seed, stream) */
 typedef pz_rng demogen_rng;
 
-extern void demogen_rng_seed(demogen_rng *r, uint64_t seed, uint64_t stream);
-extern double demogen_rng_normal(demogen_rng *r);
-extern int64_t demogen_rng_poisson(demogen_rng *r, double lambda);
+extern void pz_demogen_rng_seed(demogen_rng *r, uint64_t seed, uint64_t stream);
+extern double pz_demogen_rng_normal(demogen_rng *r);
+extern int64_t pz_demogen_rng_poisson(demogen_rng *r, double lambda);
 
 #endif							/* PZ_DEMOGEN_H */

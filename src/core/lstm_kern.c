@@ -1,12 +1,13 @@
 /*
  * lstm_kern.c — instantiates the LSTM kernels (lstm_kern_impl.h) for the
  * baseline ISA and, on x86-64 with GCC or Clang, for AVX2+FMA and AVX-512F,
- * and picks the widest the CPU supports, once.  The environment variable
- * PZ_LSTM_KERNEL=generic|avx2 caps the choice (for tests and benchmarks).
+ * and picks the widest the CPU supports, or narrower when the caller caps
+ * the choice with pz_lstm_kern_set_cap() (the glue's GUC
+ * pozytywka.lstm_kernel, the benchmarks, the unit tests).
  */
 #include "lstm_kern.h"
 
-#include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #define KN(name) name##_generic
@@ -69,28 +70,44 @@ pz_lstm_kern_available(int i)
 	return i >= 0 && i < n ? list[i] : NULL;
 }
 
+/* The cap set by pz_lstm_kern_set_cap(); the process is single-threaded. */
+static pz_lstm_kern_cap kern_cap = PZ_LSTM_KERN_AUTO;
+
+void
+pz_lstm_kern_set_cap(pz_lstm_kern_cap cap)
+{
+	kern_cap = cap;
+}
+
+pz_lstm_kern_cap
+pz_lstm_kern_get_cap(void)
+{
+	return kern_cap;
+}
+
+/* The cap a kernel set needs at least: its rank among the ISAs. */
+static pz_lstm_kern_cap
+kern_rank(const pz_lstm_kern *k)
+{
+#ifdef PZ_LSTM_HAVE_X86
+	if (k == &kern_avx512)
+		return PZ_LSTM_KERN_AVX512;
+	if (k == &kern_avx2)
+		return PZ_LSTM_KERN_AVX2;
+#endif
+	return PZ_LSTM_KERN_GENERIC;
+}
+
 const pz_lstm_kern *
 pz_lstm_kern_get(void)
 {
-	static const pz_lstm_kern *chosen = NULL;
+	const pz_lstm_kern *chosen = &kern_generic;
+	const pz_lstm_kern *k;
+	int			i;
 
-	if (chosen == NULL)
-	{
-		const char *cap = getenv("PZ_LSTM_KERNEL");
-		const pz_lstm_kern *k = &kern_generic;
-		int			i;
-
-		for (i = 1; pz_lstm_kern_available(i) != NULL; i++)
-		{
-			if (cap != NULL && strcmp(cap, k->name) == 0)
-				break;
-			if (cap != NULL && strcmp(cap, "generic") == 0)
-				break;
-			k = pz_lstm_kern_available(i);
-			if (cap != NULL && strncmp(cap, k->name, strlen(cap)) == 0)
-				break;
-		}
-		chosen = k;
-	}
+	/* the widest kernel set this CPU runs that the cap allows */
+	for (i = 1; (k = pz_lstm_kern_available(i)) != NULL; i++)
+		if (kern_cap == PZ_LSTM_KERN_AUTO || kern_rank(k) <= kern_cap)
+			chosen = k;
 	return chosen;
 }

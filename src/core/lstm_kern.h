@@ -12,6 +12,8 @@
  * AVX2+FMA and AVX-512F ones, the widest the CPU has chosen at run time.
  * Results differ between them by rounding only (FMA, order of partial
  * sums); on one machine they are deterministic.
+ *
+ * The glue includes this header only to set the cap (pozytywka.lstm_kernel).
  */
 #ifndef PZ_LSTM_KERN_H
 #define PZ_LSTM_KERN_H
@@ -68,7 +70,24 @@ typedef struct pz_lstm_kern
 	void		(*vtanh) (int n, const double *x, double *out);
 } pz_lstm_kern;
 
-/* The best kernel set for this CPU (decided once). */
+/*
+ * The widest kernel set pz_lstm_kern_get() may choose, in increasing order;
+ * AUTO (the default) takes the widest the CPU runs.  A cap above what the
+ * CPU has picks the widest it has.
+ */
+typedef enum pz_lstm_kern_cap
+{
+	PZ_LSTM_KERN_AUTO = 0,
+	PZ_LSTM_KERN_GENERIC,
+	PZ_LSTM_KERN_AVX2,
+	PZ_LSTM_KERN_AVX512
+} pz_lstm_kern_cap;
+
+/* Sets the cap for the following calls (the glue's pozytywka.lstm_kernel). */
+void		pz_lstm_kern_set_cap(pz_lstm_kern_cap cap);
+pz_lstm_kern_cap pz_lstm_kern_get_cap(void);
+
+/* The widest kernel set this CPU runs within the cap. */
 const pz_lstm_kern *pz_lstm_kern_get(void);
 
 /* The portable kernel set. */

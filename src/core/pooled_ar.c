@@ -110,10 +110,10 @@ first_index(const double *y, int upto)
 }
 
 pz_status
-pooled_ar_fit_predict(const double *Y, long m, int H,
-					  const unsigned char *predict,
-					  const pooled_ar_opts *opts, const pz_cancel *cancel,
-					  double *out, pooled_ar_report *report, char *errmsg)
+pz_pooled_ar_fit_predict(const double *Y, long m, int H,
+						 const unsigned char *predict,
+						 const pooled_ar_opts *opts, const pz_cancel *cancel,
+						 double *out, pooled_ar_report *report, char *errmsg)
 {
 	enum
 	{

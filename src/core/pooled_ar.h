@@ -57,11 +57,11 @@ typedef struct pooled_ar_report
  * asked for.  When too few samples exist to fit (fewer than 4 per
  * feature), the forecast falls back to persistence and n_samples is 0.
  */
-extern pz_status pooled_ar_fit_predict(const double *Y, long m, int H,
-									   const unsigned char *predict,
-									   const pooled_ar_opts *opts,
-									   const pz_cancel *cancel,
-									   double *out, pooled_ar_report *report,
-									   char *errmsg);
+extern pz_status pz_pooled_ar_fit_predict(const double *Y, long m, int H,
+										  const unsigned char *predict,
+										  const pooled_ar_opts *opts,
+										  const pz_cancel *cancel,
+										  double *out, pooled_ar_report *report,
+										  char *errmsg);
 
 #endif							/* PZ_POOLED_AR_H */

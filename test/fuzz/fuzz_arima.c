@@ -86,32 +86,32 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	{
 		arima_auto_opts opts;
 
-		arima_auto_opts_default(&opts);
+		pz_arima_auto_opts_default(&opts);
 		opts.max_p = 1;
 		opts.max_q = 1;
 		opts.max_order = 2;
 		opts.max_d = 1;
-		st = arima_auto(y, n, &opts, NULL, &m, err);
+		st = pz_arima_auto(y, n, &opts, NULL, &m, err);
 	}
 	else
-		st = arima_fit(y, n, p, d, q, c, NULL, &m, err);
+		st = pz_arima_fit_model(y, n, p, d, q, c, NULL, &m, err);
 	if (st == PZ_OK)
 	{
 		double		ll,
 					s2;
 
-		st = arima_forecast(&m, y, n, h, fc, se, err);
+		st = pz_arima_forecast_model(&m, y, n, h, fc, se, err);
 		if (st == PZ_OK)
 			for (int i = 0; i < h; i++)
 				if (!isfinite(fc[i]) || !isfinite(se[i]) || se[i] < 0.0)
 					abort();
 		if (m.method == ARIMA_METHOD_ML)
-			(void) arima_loglik(&m, y, n, (mode >> 2) & 1, &ll, &s2, err);
+			(void) pz_arima_loglik(&m, y, n, (mode >> 2) & 1, &ll, &s2, err);
 	}
 	if (n > 0)
 	{
-		volatile double k = arima_kpss_stat(y, n);
-		volatile int nd = arima_ndiffs(y, n, 0.05, 2);
+		volatile double k = pz_arima_kpss_stat(y, n);
+		volatile int nd = pz_arima_ndiffs(y, n, 0.05, 2);
 
 		(void) k;
 		(void) nd;

@@ -128,8 +128,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	cancel.fn = cancel_after;
 	cancel.arg = &budget;
-	st = pooled_ar_fit_predict(Y, m, H, predict, &opts,
-							   (mode & 4) ? &cancel : NULL, out, &rep, err);
+	st = pz_pooled_ar_fit_predict(Y, m, H, predict, &opts,
+								  (mode & 4) ? &cancel : NULL, out, &rep, err);
 	/* NaN inside a track's weeks is outside the contract: no check then */
 	if (st == PZ_OK && !(mode & 2))
 	{

@@ -15,6 +15,12 @@
 static int	tap_count = 0;
 static int	tap_failed = 0;
 
+/* printf-checked, as PostgreSQL's -Wmissing-format-attribute asks */
+static inline int tap_ok(int cond, const char *fmt,...)
+			__attribute__((format(printf, 2, 3)));
+static inline void tap_diag(const char *fmt,...)
+			__attribute__((format(printf, 1, 2)));
+
 static inline int
 tap_ok(int cond, const char *fmt,...)
 {

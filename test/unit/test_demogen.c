@@ -7,7 +7,7 @@
  * 50, the naive forecast's backtest) in the target band 0.5..0.8, and a
  * forecaster that knows the generator's typical regularities (release
  * decay, reverting viral spikes, a track's long-run level) beating it:
- * the structural forecast of the core (demogen_expected_next) and a simple
+ * the structural forecast of the core (pz_demogen_expected_next) and a simple
  * forecaster that learns the typical curve from the history alone.
  *
  * DEMOGEN_SEEDS=n runs the dynamics checks for n seeds and prints a table.
@@ -34,7 +34,7 @@ default_params(uint64_t seed)
 static double *
 weekly_scores(const demogen_world *w, const demogen_params *p, int64_t *n_events)
 {
-	int			nw = demogen_n_weeks(w);
+	int			nw = pz_demogen_n_weeks(w);
 	double	   *s = calloc((size_t) nw * p->tracks, sizeof(double));
 	char		err[PZ_ERRMSG_LEN];
 
@@ -43,7 +43,7 @@ weekly_scores(const demogen_world *w, const demogen_params *p, int64_t *n_events
 	{
 		demogen_events e;
 
-		if (demogen_week_events(w, t, &e, NULL, err) != PZ_OK)
+		if (pz_demogen_week_events(w, t, &e, NULL, err) != PZ_OK)
 		{
 			tap_diag("week %d: %s", t, err);
 			free(s);
@@ -64,7 +64,7 @@ weekly_scores(const demogen_world *w, const demogen_params *p, int64_t *n_events
 			else if (e.ev[k].type == DEMOGEN_SKIP)
 				*c -= 0.5;
 		}
-		demogen_events_free(&e);
+		pz_demogen_events_free(&e);
 	}
 	return s;
 }
@@ -226,12 +226,12 @@ backtest(const demogen_world *w, const demogen_params *p, const double *s,
 						{
 							char		err[PZ_ERRMSG_LEN];
 
-							demogen_expected_next(w, o, f, err);
+							pz_demogen_expected_next(w, o, f, err);
 						}
 						break;
 					case F_LATENT:
 						/* knows next week's latent intensity: an upper bound */
-						f[i] = demogen_intensity(w, i, target);
+						f[i] = pz_demogen_intensity(w, i, target);
 						break;
 				}
 			}
@@ -257,16 +257,16 @@ test_rng(void)
 	int			same = 1;
 	int64_t		ps = 0;
 
-	demogen_rng_seed(&a, 7, 0);
-	demogen_rng_seed(&b, 7, 0);
+	pz_demogen_rng_seed(&a, 7, 0);
+	pz_demogen_rng_seed(&b, 7, 0);
 	for (int i = 0; i < 1000; i++)
 		same &= pz_rng_next(&a) == pz_rng_next(&b);
 	tap_ok(same, "rng: same seed, same stream");
-	demogen_rng_seed(&b, 7, 1);
+	pz_demogen_rng_seed(&b, 7, 1);
 	tap_ok(pz_rng_next(&a) != pz_rng_next(&b), "rng: another stream differs");
 	for (int i = 0; i < 100000; i++)
 	{
-		double		z = demogen_rng_normal(&a);
+		double		z = pz_demogen_rng_normal(&a);
 
 		sum += z;
 		sum2 += z * z;
@@ -274,13 +274,13 @@ test_rng(void)
 	tap_close(sum / 100000, 0.0, 0.02, 0, "normal: mean 0");
 	tap_close(sum2 / 100000, 1.0, 0.03, 0, "normal: variance 1");
 	for (int i = 0; i < 20000; i++)
-		ps += demogen_rng_poisson(&a, 3.5);
+		ps += pz_demogen_rng_poisson(&a, 3.5);
 	tap_close(ps / 20000.0, 3.5, 0.05, 0, "poisson(3.5) by inversion: mean");
 	ps = 0;
 	sum2 = 0;
 	for (int i = 0; i < 20000; i++)
 	{
-		int64_t		k = demogen_rng_poisson(&a, 250.0);
+		int64_t		k = pz_demogen_rng_poisson(&a, 250.0);
 
 		ps += k;
 		sum2 += (k - 250.0) * (k - 250.0);
@@ -297,21 +297,21 @@ test_params(void)
 	demogen_world *w = NULL;
 
 	p.weeks = 0;
-	tap_ok(demogen_world_create(&p, &w, NULL, err) == PZ_EINVAL && w == NULL,
+	tap_ok(pz_demogen_world_create(&p, &w, NULL, err) == PZ_EINVAL && w == NULL,
 		   "weeks = 0 refused: %s", err);
 	p = default_params(1);
 	p.start_day = 9194;
-	tap_ok(demogen_check_params(&p, err) == PZ_EINVAL, "start not a Monday refused: %s", err);
+	tap_ok(pz_demogen_check_params(&p, err) == PZ_EINVAL, "start not a Monday refused: %s", err);
 	p = default_params(1);
 	p.artists = p.tracks + 1;
-	tap_ok(demogen_check_params(&p, err) == PZ_EINVAL, "more artists than tracks refused: %s", err);
+	tap_ok(pz_demogen_check_params(&p, err) == PZ_EINVAL, "more artists than tracks refused: %s", err);
 	p = default_params(1);
 	p.tracks = DEMOGEN_MAX_TRACKS;
 	p.weeks = DEMOGEN_MAX_WEEKS;
-	tap_ok(demogen_check_params(&p, err) == PZ_ENOMEM, "too many cells refused: %s", err);
+	tap_ok(pz_demogen_check_params(&p, err) == PZ_ENOMEM, "too many cells refused: %s", err);
 	p = default_params(1);
 	p.events_per_week = 10;
-	tap_ok(demogen_check_params(&p, err) == PZ_EINVAL, "tiny events_per_week refused: %s", err);
+	tap_ok(pz_demogen_check_params(&p, err) == PZ_EINVAL, "tiny events_per_week refused: %s", err);
 }
 
 static int
@@ -343,22 +343,22 @@ test_small_world(void)
 	char		id1[DEMOGEN_NAME_LEN],
 				id2[DEMOGEN_NAME_LEN];
 
-	tap_ok(demogen_world_create(&p, &w1, NULL, err) == PZ_OK, "small world builds");
-	tap_ok(demogen_world_create(&p, &w2, NULL, err) == PZ_OK, "small world builds again");
-	demogen_world_free(w2);
-	tap_ok(demogen_world_create(&p, &w2, &cancel, err) == PZ_ECANCELLED && w2 == NULL,
+	tap_ok(pz_demogen_world_create(&p, &w1, NULL, err) == PZ_OK, "small world builds");
+	tap_ok(pz_demogen_world_create(&p, &w2, NULL, err) == PZ_OK, "small world builds again");
+	pz_demogen_world_free(w2);
+	tap_ok(pz_demogen_world_create(&p, &w2, &cancel, err) == PZ_ECANCELLED && w2 == NULL,
 		   "world creation honours the cancel hook");
-	demogen_world_create(&p, &w2, NULL, err);
-	tap_ok(demogen_n_weeks(w1) == 7, "6 complete weeks + 1 partial");
+	pz_demogen_world_create(&p, &w2, NULL, err);
+	tap_ok(pz_demogen_n_weeks(w1) == 7, "6 complete weeks + 1 partial");
 
-	demogen_week_events(w1, 3, &a, NULL, err);
-	demogen_week_events(w2, 3, &b, NULL, err);
+	pz_demogen_week_events(w1, 3, &a, NULL, err);
+	pz_demogen_week_events(w2, 3, &b, NULL, err);
 	tap_ok(a.n == b.n && memcmp(a.ev, b.ev, a.n * sizeof(demogen_event)) == 0,
 		   "same seed: identical events (%zu)", a.n);
-	tap_ok(demogen_week_events(w1, 3, &c, &cancel, err) == PZ_ECANCELLED && c.ev == NULL,
+	tap_ok(pz_demogen_week_events(w1, 3, &c, &cancel, err) == PZ_ECANCELLED && c.ev == NULL,
 		   "event generation honours the cancel hook");
-	demogen_track_id(w1, 5, id1);
-	demogen_track_id(w2, 5, id2);
+	pz_demogen_track_id(w1, 5, id1);
+	pz_demogen_track_id(w2, 5, id2);
 	tap_ok(strcmp(id1, id2) == 0 && strlen(id1) == DEMOGEN_ID_LEN, "track id stable: %s", id1);
 
 	for (size_t k = 0; k < a.n; k++)
@@ -390,27 +390,27 @@ test_small_world(void)
 	tap_ok(skips > 0.1 * plays && skips < 0.35 * plays, "skips %.3f of plays", (double) skips / plays);
 	tap_ok(likes > 0.02 * plays && likes < 0.12 * plays, "likes %.3f of plays", (double) likes / plays);
 	tap_ok(ads > 0.05 * plays && ads < 0.3 * plays, "ads %.3f of plays", (double) ads / plays);
-	demogen_events_free(&a);
-	demogen_events_free(&b);
+	pz_demogen_events_free(&a);
+	pz_demogen_events_free(&b);
 
 	/* the partial week: 2 of 7 days */
-	demogen_week_events(w1, 6, &a, NULL, err);
+	pz_demogen_week_events(w1, 6, &a, NULL, err);
 	ok_range = 1;
 	for (size_t k = 0; k < a.n; k++)
 		if (a.ev[k].usec >= (int64_t) 2 * 86400 * 1000000)
 			ok_range = 0;
 	tap_ok(ok_range, "partial week: events only on its first 2 days");
 	tap_close((double) a.n, 20000 * 2.0 / 7.0, 0, 0.12, "partial week: 2/7 of the volume");
-	demogen_events_free(&a);
-	tap_ok(demogen_week_events(w1, 7, &a, NULL, err) == PZ_EINVAL, "week out of range refused");
+	pz_demogen_events_free(&a);
+	tap_ok(pz_demogen_week_events(w1, 7, &a, NULL, err) == PZ_EINVAL, "week out of range refused");
 
-	demogen_world_free(w1);
-	demogen_world_free(w2);
+	pz_demogen_world_free(w1);
+	pz_demogen_world_free(w2);
 	p.seed = 124;
-	demogen_world_create(&p, &w1, NULL, err);
-	demogen_track_id(w1, 5, id2);
+	pz_demogen_world_create(&p, &w1, NULL, err);
+	pz_demogen_track_id(w1, 5, id2);
 	tap_ok(strcmp(id1, id2) != 0, "another seed, other ids");
-	demogen_world_free(w1);
+	pz_demogen_world_free(w1);
 }
 
 static void
@@ -430,7 +430,7 @@ test_dynamics(uint64_t seed, int verbose)
 				top_share = 0.0;
 	int			t_last = p.weeks - 1;
 
-	if (demogen_world_create(&p, &w, NULL, err) != PZ_OK)
+	if (pz_demogen_world_create(&p, &w, NULL, err) != PZ_OK)
 	{
 		tap_ok(0, "default world: %s", err);
 		return;
@@ -439,7 +439,7 @@ test_dynamics(uint64_t seed, int verbose)
 	if (s == NULL)
 	{
 		tap_ok(0, "weekly scores");
-		demogen_world_free(w);
+		pz_demogen_world_free(w);
 		return;
 	}
 	backtest(w, &p, s, res);
@@ -491,7 +491,7 @@ test_dynamics(uint64_t seed, int verbose)
 			tap_diag("%-16s overlap@50 %.3f", fc_names[k], res[k]);
 	}
 	free(s);
-	demogen_world_free(w);
+	pz_demogen_world_free(w);
 }
 
 int

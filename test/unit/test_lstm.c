@@ -813,6 +813,32 @@ test_features(void)
 	tap_close(x[1] + x[6] + x[11], 0.0, 1e-12, 0, "standardise: zero mean");
 }
 
+/* pz_lstm_kern_set_cap() bounds the kernel set pz_lstm_kern_get() picks. */
+static void
+test_kernel_cap(void)
+{
+	const pz_lstm_kern *best = pz_lstm_kern_get();
+	const pz_lstm_kern *k;
+	int			i,
+				has_avx2 = 0;
+
+	for (i = 0; (k = pz_lstm_kern_available(i)) != NULL; i++)
+		if (strcmp(k->name, "avx2+fma") == 0)
+			has_avx2 = 1;
+	tap_ok(pz_lstm_kern_get_cap() == PZ_LSTM_KERN_AUTO, "kernel cap: AUTO by default");
+	pz_lstm_kern_set_cap(PZ_LSTM_KERN_GENERIC);
+	tap_ok(pz_lstm_kern_get() == pz_lstm_kern_generic(), "kernel cap GENERIC: %s",
+		   pz_lstm_kern_get()->name);
+	pz_lstm_kern_set_cap(PZ_LSTM_KERN_AVX2);
+	tap_ok(strcmp(pz_lstm_kern_get()->name, has_avx2 ? "avx2+fma" : "generic") == 0,
+		   "kernel cap AVX2: %s", pz_lstm_kern_get()->name);
+	pz_lstm_kern_set_cap(PZ_LSTM_KERN_AVX512);
+	tap_ok(pz_lstm_kern_get() == best, "kernel cap AVX512: the widest (%s)",
+		   pz_lstm_kern_get()->name);
+	pz_lstm_kern_set_cap(PZ_LSTM_KERN_AUTO);
+	tap_ok(pz_lstm_kern_get() == best, "kernel cap AUTO again: %s", best->name);
+}
+
 int
 main(void)
 {
@@ -820,6 +846,7 @@ main(void)
 
 	tap_diag("kernels in use: %s", best->name);
 	test_crc_rng();
+	test_kernel_cap();
 	{
 		int			i;
 

@@ -114,7 +114,7 @@ main(void)
 		for (long i = 0; i < m; i++)
 			for (int t = 0; t < H - 1; t++)
 				Yh[i * (H - 1) + t] = Y[i * H + t];
-		st = pooled_ar_fit_predict(Yh, m, H - 1, pred, &opts, NULL, out, &rep, err);
+		st = pz_pooled_ar_fit_predict(Yh, m, H - 1, pred, &opts, NULL, out, &rep, err);
 		tap_ok(st == PZ_OK, "fit on 3000 tracks x 19 weeks succeeds (%s)", err);
 		tap_ok(rep.n_samples > 20000, "uses every track-week of the 12 training origins (%ld)",
 			   rep.n_samples);
@@ -144,11 +144,11 @@ main(void)
 		pooled_ar_opts o2 = {2, 0};
 		double		o[2];
 
-		st = pooled_ar_fit_predict(y2, 2, 4, p2, &o2, NULL, o, &rep, err);
+		st = pz_pooled_ar_fit_predict(y2, 2, 4, p2, &o2, NULL, o, &rep, err);
 		tap_ok(st == PZ_OK && isnan(o[0]) && isnan(o[1]),
 			   "no forecast for an absent track or an unasked row");
 		p2[1] = 1;
-		st = pooled_ar_fit_predict(y2, 2, 4, p2, &o2, NULL, o, &rep, err);
+		st = pz_pooled_ar_fit_predict(y2, 2, 4, p2, &o2, NULL, o, &rep, err);
 		tap_ok(st == PZ_OK && rep.n_samples == 0 && o[1] == 4,
 			   "too few samples to fit: persistence, and the report says so");
 	}
@@ -175,7 +175,7 @@ main(void)
 			for (int s = 0; s < HB; s++)
 				yb[i * HB + s] = (i + s) % 3 == 0 ? 1e307 : 1e2 * (1 + (i + s) % 9);
 		}
-		st = pooled_ar_fit_predict(yb, MB, HB, pb, &ob, NULL, o, &rep, err);
+		st = pz_pooled_ar_fit_predict(yb, MB, HB, pb, &ob, NULL, o, &rep, err);
 		for (int i = 0; i < MB; i++)
 			nan_ok += st == PZ_OK && isnan(o[i]);
 		tap_ok(st == PZ_ENUMERIC || (st == PZ_OK && nan_ok == 0),
@@ -241,7 +241,7 @@ main(void)
 		for (long i = 0; i < mc; i++)
 			for (int t = 0; t < Hc && Yc[i * Hc + t] == 0.0; t++)
 				Yc[i * Hc + t] = NAN;
-		st = pooled_ar_fit_predict(Yc, mc, Hc, pc, &opts, NULL, oc, &rep, err);
+		st = pz_pooled_ar_fit_predict(Yc, mc, Hc, pc, &opts, NULL, oc, &rep, err);
 		for (long i = 0; i < mc; i++)
 		{
 			double		last = Yc[i * Hc + Hc - 1],
@@ -285,7 +285,7 @@ main(void)
 					n_other = 0;
 
 		yearly_bumps(Ya, pa, ma, Ha);
-		st = pooled_ar_fit_predict(Ya, ma, Ha, pa, &oo, NULL, oa, &rep, err);
+		st = pz_pooled_ar_fit_predict(Ya, ma, Ha, pa, &oo, NULL, oa, &rep, err);
 		for (long i = 0; i < ma; i++)
 		{
 			double		lift = log(oa[i] / Ya[i * Ha + Ha - 1]);
@@ -327,7 +327,7 @@ main(void)
 		int			n_end = 0;
 
 		yearly_bumps(Yb, pb, mb, Hb);
-		st = pooled_ar_fit_predict(Yb, mb, Hb, pb, &oo, NULL, ob, &rep, err);
+		st = pz_pooled_ar_fit_predict(Yb, mb, Hb, pb, &oo, NULL, ob, &rep, err);
 		for (long i = 0; i < mb; i++)
 			/* the origin is the bump's last week */
 			if (bump_week(i, Hb - 1) == 2)
@@ -345,23 +345,23 @@ main(void)
 	}
 
 	/* input validation and cancellation */
-	st = pooled_ar_fit_predict(Y, m, 1, pred, &opts, NULL, out, &rep, err);
+	st = pz_pooled_ar_fit_predict(Y, m, 1, pred, &opts, NULL, out, &rep, err);
 	tap_ok(st == PZ_EINVAL, "one week is refused: %s", err);
-	st = pooled_ar_fit_predict(Y, m, 100000, pred, &opts, NULL, out, &rep, err);
+	st = pz_pooled_ar_fit_predict(Y, m, 100000, pred, &opts, NULL, out, &rep, err);
 	tap_ok(st == PZ_EINVAL, "absurd number of weeks refused before any allocation");
 	opts.train_weeks = H;
-	st = pooled_ar_fit_predict(Y, m, H, pred, &opts, NULL, out, &rep, err);
+	st = pz_pooled_ar_fit_predict(Y, m, H, pred, &opts, NULL, out, &rep, err);
 	tap_ok(st == PZ_EINVAL, "train_weeks >= weeks refused: %s", err);
 	opts.train_weeks = 4;
 	opts.ridge = NAN;
-	st = pooled_ar_fit_predict(Y, m, H, pred, &opts, NULL, out, &rep, err);
+	st = pz_pooled_ar_fit_predict(Y, m, H, pred, &opts, NULL, out, &rep, err);
 	tap_ok(st == PZ_EINVAL, "NaN ridge refused");
 	opts.ridge = 0;
 	Y[5] = INFINITY;
-	st = pooled_ar_fit_predict(Y, m, H, pred, &opts, NULL, out, &rep, err);
+	st = pz_pooled_ar_fit_predict(Y, m, H, pred, &opts, NULL, out, &rep, err);
 	tap_ok(st == PZ_EINVAL, "infinite score refused");
 	Y[5] = 1;
-	st = pooled_ar_fit_predict(Y, m, H, pred, &opts, &cancel, out, &rep, err);
+	st = pz_pooled_ar_fit_predict(Y, m, H, pred, &opts, &cancel, out, &rep, err);
 	tap_ok(st == PZ_ECANCELLED, "the cancel hook stops the fit");
 
 	free(Y);
