@@ -155,8 +155,13 @@ ln -s "$tmp/target" "$tmp/link"
 rc=$?
 [ $rc != 0 ] && [ "$(cat "$tmp/target")" = keep ] && grep -q 'symbolic link' "$tmp/link.err"
 ok $? "-o onto a symbolic link is refused (exit $rc) and its target untouched"
-out=$("$REPORT" -d postgres -o "$tmp/none.html" 2>&1)
+# a database of its own (other tests of the suite install the extension in
+# postgres on the shared cluster)
+dropdb --if-exists pz_report_empty 2>/dev/null
+createdb pz_report_empty
+out=$("$REPORT" -d pz_report_empty -o "$tmp/none.html" 2>&1)
 rc=$?
+dropdb --if-exists pz_report_empty 2>/dev/null
 [ $rc != 0 ] && [ ! -e "$tmp/none.html" ] && printf '%s' "$out" | grep -q 'not installed'
 ok $? "a database without the extension: exit $rc, no file, '$out'"
 out=$("$REPORT" -d $DB -n 0 2>&1)
